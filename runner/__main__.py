@@ -1,0 +1,261 @@
+"""``python -m runner``: run the grid, re-render reports, list rows and scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .backends import BACKENDS, default_home
+from .catalog import load_catalog
+from .errors import KerasCompatError, ResultsError, SelectionError
+from .execute import Progress as EngineProgress
+from .grid import GRID_FILE, load_grid, select
+from .model import FORMATS
+from .pairs import PAIRS_MODES, plan_pairs, shard
+
+REPO = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+log = logging.getLogger("keras_compat")
+
+
+class RichProgress(EngineProgress):
+    """Cells done / total, failures so far and time left, on a rich progress bar."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.failures = 0
+        self.bar = Progress(TextColumn("[bold]cells"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[failures]} failing"), TimeElapsedColumn(), TextColumn("left"),
+                            TimeRemainingColumn(), TextColumn("{task.fields[row]}"), transient=False)
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("cells", total=total, failures=0, row="")
+
+    def advance(self, row: str, n: int, failures: int) -> None:
+        self.failures += failures
+        assert self.task is not None, "start() first"
+        self.bar.update(self.task, advance=n, failures=self.failures, row=row)
+
+    def note(self, message: str) -> None:
+        self.bar.console.print(message)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def publish(results: dict, out: Path) -> list[Path]:
+    """Validate, write results.json (keeping the previous one for the diff view), add to the history, render."""
+    from .report import render
+    from .results import pack, write_json
+    from .results_schema import validate
+
+    packed = pack(results)
+    validate(packed)  # the file form: each distinct error is checked once, not once per record
+    out.mkdir(parents=True, exist_ok=True)
+    current = out / "results.json"
+    if current.exists():
+        shutil.copyfile(current, out / "previous-results.json")
+    write_json(packed, current)
+    try:
+        from .history import append_history
+    except ImportError:
+        pass
+    else:
+        append_history(results, out / "history.jsonl")
+    return [current, *render(results, out, validated=True)]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .execute import Engine, Progress
+    from .results import build_results, command_line, utc_now
+
+    grid = load_grid(Path(args.grid) if args.grid else None)
+    catalog = load_catalog()
+    row_ids = select(args.rows, [r.id for r in grid.rows], "row")
+    scenario_ids = select(args.scenarios, list(catalog), "scenario")
+    formats = select(args.formats, list(FORMATS), "format")
+    rows = [grid.row(r) for r in row_ids]
+    scenarios = {s: catalog[s] for s in scenario_ids}
+    work = Path(args.work)
+    backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
+    quiet = args.quiet or not sys.stderr.isatty()
+    progress = Progress() if quiet else RichProgress()
+    started, t0 = utc_now(), time.monotonic()
+    pairs = plan_pairs(rows, args.pairs)
+    if args.shard:
+        index, _, count = args.shard.partition("/")
+        try:
+            pairs = shard(pairs, int(index), int(count))
+        except ValueError:
+            raise SelectionError(f"--shard {args.shard}: use I/N with 1 <= I <= N, e.g. --shard 2/20") from None
+        rows = [r for r in rows if any(r.id in p for p in pairs)]
+    print(f"keras-compat {__version__}: {len(rows)} rows, {len(pairs)} save/load pairs ({args.pairs}) x "
+          f"{len(scenarios)} scenarios x {len(formats)} formats = {len(pairs) * len(scenarios) * len(formats)} cells, "
+          f"{args.jobs} at a time", file=sys.stderr)
+    engine = Engine(backend=backend, work=work, scenarios=scenarios, formats=formats, jobs=args.jobs, progress=progress,
+                    lazy=args.lazy, isolate=args.isolate)
+    def stop(signum, frame):  # Ctrl-C or SIGTERM: stop workers, record nothing in flight, keep what finished
+        engine.stopping.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run = engine.run(rows, pairs)
+    finally:
+        if isinstance(progress, RichProgress):
+            progress.stop()
+    results = build_results(run, scenarios, formats, started=started, wall_s=time.monotonic() - t0, pairs=args.pairs,
+                            selection={"rows": args.rows or ["*"], "scenarios": args.scenarios or ["*"],
+                                       "formats": args.formats or ["*"]}, command=command_line())
+    written = publish(results, Path(args.out))
+    counts: dict[str, int] = {}
+    for cell in results["cells"]:
+        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+    print(f"{len(results['cells'])} cells ({run.ran} run, {run.cached} from cache) in {time.monotonic() - t0:.0f}s: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
+    print(f"  loads sent {run.loads}, deduplicated {run.deduped}, retried in a fresh worker {run.retried}, "
+          f"workers started {run.worker_starts}; "
+          + ", ".join(f"{k} {v}s" for k, v in run.timings.items()), file=sys.stderr)
+    for row_run in run.rows:
+        if row_run.error:
+            print(f"  env_error {row_run.row.id}: {row_run.error}", file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import load_results, render
+
+    path = Path(args.results)
+    if not path.exists():
+        raise ResultsError(f"no results file at {path}; run `python -m runner run` first or pass --results FILE")
+    results = load_results(path)
+    for p in render(results, Path(args.out)):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from .report import load_results
+    from .upgrade import upgrade_markdown
+
+    path = Path(args.results)
+    if not path.exists():
+        raise ResultsError(f"no results file at {path}; run `python -m runner run` first or pass --results FILE")
+    print(upgrade_markdown(load_results(path), args.src, args.dst), end="")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .merge import merge_files
+
+    merged = merge_files([Path(p) for p in args.results])
+    for p in publish(merged, Path(args.out)):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_rows(args: argparse.Namespace) -> int:
+    grid = load_grid(Path(args.grid) if args.grid else None)
+    for row in grid.rows:
+        extra = f"  [expect env_error: {row.expect_env_error}]" if row.expect_env_error else ""
+        print(f"{row.id:28} {row.label}  tags={','.join(row.tags)}{extra}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for s in load_catalog().values():
+        print(f"{s.id:28} {s.title}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios in grid rows and write results.json, MATRIX.md, index.html")
+    run.add_argument("--rows", action="append", help="row ids or globs, comma-separated (default: all)")
+    run.add_argument("--scenarios", action="append", help="scenario ids or globs (default: all)")
+    run.add_argument("--formats", action="append", help=f"formats or globs: {', '.join(FORMATS)} (default: all)")
+    run.add_argument("--pairs", default="targets", choices=list(PAIRS_MODES),
+                     help="save/load env pairs: same (same-env matrix), targets (+ upgrade targets, default), all")
+    run.add_argument("--shard", default=None, help="I/N: run shard I of N (split by load row); join with `merge`")
+    run.add_argument("--lazy", default="cross", choices=["cross", "always", "never"],
+                     help="try non-default load options only when the default fails: on cross-env pairs (default), "
+                          "always, or never")
+    run.add_argument("--isolate", action="store_true",
+                     help="naive reference mode: a fresh interpreter per load (slow; for benchmarks and checks)")
+    run.add_argument("--out", default=str(REPO / "reports"), help="where results.json and the reports go")
+    run.add_argument("--work", default=os.environ.get("KC_WORK") or str(REPO / ".kc"),
+                     help="artifacts and the results cache (resumable)")
+    run.add_argument("--home", default=None, help=f"where envs live (default: $KC_HOME or {default_home()})")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows run at once (default: CPU count)")
+    run.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
+    run.add_argument("--grid", default=None, help=f"grid file (default: {GRID_FILE.relative_to(REPO)})")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+    rep = sub.add_parser("report", help="re-render MATRIX.md and index.html from a results.json")
+    rep.add_argument("--results", default=str(REPO / "reports" / "results.json"))
+    rep.add_argument("--out", default=str(REPO / "reports"))
+    rep.set_defaults(func=cmd_report)
+    rows = sub.add_parser("rows", help="list the grid's rows")
+    rows.add_argument("--grid", default=None)
+    rows.set_defaults(func=cmd_rows)
+    sc = sub.add_parser("scenarios", help="list the scenario catalog")
+    sc.set_defaults(func=cmd_scenarios)
+    up = sub.add_parser("upgrade",
+                        help="Markdown of every scenario x format whose status changes from one row to another")
+    up.add_argument("--from", dest="src", required=True, help="row the models are saved in")
+    up.add_argument("--to", dest="dst", required=True, help="row they are loaded in after the upgrade")
+    up.add_argument("--results", default=str(REPO / "reports" / "results.json"))
+    up.set_defaults(func=cmd_upgrade)
+    mg = sub.add_parser("merge", help="join shards' results.json files into one and render the reports")
+    mg.add_argument("results", nargs="+", help="the shards' results.json files")
+    mg.add_argument("--out", default=str(REPO / "reports"))
+    mg.set_defaults(func=cmd_merge)
+    try:
+        from .report_cli import add_subcommands
+    except ImportError:  # the page's extra commands (diff, badges)
+        pass
+    else:
+        add_subcommands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except KerasCompatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are saved; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Where a grid row runs: one small interface, a registry of backends.
+
+Today rows run in local uv virtualenvs (``UvBackend``); a container backend
+(official TF images, or images built here with debootstrap + ``docker import``)
+implements the same two methods: ``prepare`` builds or reuses the env and
+returns an ``Env``; ``Env.python_argv`` says how to start its interpreter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from . import cmd
+from .errors import EnvError
+from .grid import Row
+
+LOCK_DIR = Path(__file__).with_name("locks")
+MARKER = "keras-compat-env.json"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("KC_HOME") or Path.home() / ".cache" / "keras-compat")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env:
+    """A built environment for one row."""
+
+    row_id: str
+    python: Path
+    env_vars: dict[str, str]
+    lock: dict  # {"python": "3.7.16", "packages": {"name": "version"}}
+    lock_hash: str
+    build_s: float = 0.0
+    reused: bool = False
+    backend: str = "uv"
+    extra: dict = field(default_factory=dict)
+
+    def python_argv(self) -> list[str]:
+        return [str(self.python)]
+
+    def process_env(self) -> dict[str, str]:
+        return cmd.base_env(self.env_vars)
+
+
+class Backend(Protocol):
+    name: str
+
+    def prepare(self, row: Row) -> Env:
+        """Build (or reuse) the row's env; raise EnvError with a one-line reason."""
+
+
+def find_interpreter(version: str) -> Path:
+    """The real interpreter for ``version`` (``3.7`` or ``3.7.16``).
+
+    pyenv's shims for non-global versions do not run, so ask pyenv for the
+    prefix; otherwise ask uv (which finds system and uv-managed Pythons).
+    """
+    minor = ".".join(version.split(".")[:2])
+    candidates = []
+    if shutil.which("pyenv"):
+        res = cmd.run(["pyenv", "versions", "--bare"], timeout=30)
+        installed = [v.strip() for v in res.stdout.splitlines() if v.strip()]
+        exact = [v for v in installed if v == version]
+        same_minor = sorted((v for v in installed if v.startswith(minor + ".") and v.replace(".", "").isdigit()),
+                            key=lambda v: [int(p) for p in v.split(".")], reverse=True)
+        for v in exact + same_minor:
+            prefix = cmd.run(["pyenv", "prefix", v], timeout=30).stdout.strip()
+            if prefix:
+                candidates.append(Path(prefix) / "bin" / f"python{minor}")
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    uv = shutil.which("uv")
+    if uv:
+        res = cmd.run([uv, "python", "find", "--no-python-downloads", version], timeout=60)
+        if not res.ok and version != minor:
+            res = cmd.run([uv, "python", "find", "--no-python-downloads", minor], timeout=60)
+        if res.ok and res.stdout.strip():
+            return Path(res.stdout.strip().splitlines()[-1])
+        if os.environ.get("UV_PYTHON_DOWNLOADS", "automatic") != "never":
+            # a user's machine or a CI runner without pyenv: let uv install it, the usual way
+            if cmd.run([uv, "python", "install", minor], timeout=600).ok:
+                res = cmd.run([uv, "python", "find", minor], timeout=60)
+                if res.ok and res.stdout.strip():
+                    return Path(res.stdout.strip().splitlines()[-1])
+    raise EnvError(f"missing interpreter: Python {version} not found; "
+                   f"install it (`pyenv install {version}` or `uv python install {minor}`)")
+
+
+def _uv() -> str:
+    uv = shutil.which("uv")
+    if not uv:
+        raise EnvError("uv is not installed; `pip install uv` (the tox env installs it)")
+    return uv
+
+
+def parse_freeze(text: str) -> dict[str, str]:
+    packages = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if "==" in line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            packages[name.strip().lower()] = version.strip()
+    return dict(sorted(packages.items()))
+
+
+class UvBackend:
+    """Rows as uv virtualenvs under ``$KC_HOME/envs``, reused while their lock holds.
+
+    The first build of a row resolves its grid packages and writes the exact
+    result to ``runner/locks/<row>.txt``; later builds install exactly that lock
+    (``uv pip sync``), so a committed lock pins every package. The uv cache is
+    shared by all envs.
+    """
+
+    name = "uv"
+
+    def __init__(self, home: Path | None = None, lock_dir: Path = LOCK_DIR, timeout: float = 1800):
+        self.home = home or default_home()
+        self.lock_dir = lock_dir
+        self.timeout = timeout
+
+    def env_dir(self, row: Row) -> Path:
+        return self.home / "envs" / f"{row.id}-{row.spec_hash[:10]}"
+
+    def prepare(self, row: Row) -> Env:
+        if row.expect_env_error:
+            raise EnvError(row.expect_env_error)
+        start = time.monotonic()
+        target = self.env_dir(row)
+        lock_file = self.lock_dir / f"{row.id}.txt"
+        lock_text = self._read_lock(lock_file, row)
+        marker = target / MARKER
+        if marker.exists():
+            try:
+                meta = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                meta = {}
+            same_spec = meta.get("spec") == row.spec_hash
+            if same_spec and (lock_text is None or lock_text == self._lock_text(row, meta["freeze"])):
+                self._write_lock(lock_file, row, meta["freeze"])
+                return self._env(row, target, meta, time.monotonic() - start, reused=True)
+        interpreter = find_interpreter(row.python)
+        uv = _uv()
+        env = cmd.base_env({"UV_PYTHON_DOWNLOADS": "never"})
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        res = cmd.run([uv, "venv", "--quiet", "--python", str(interpreter), str(tmp)], env=env, timeout=300)
+        if not res.ok:
+            raise EnvError(f"uv venv failed: {res.last_line()}")
+        py = str(tmp / "bin" / "python")
+        if lock_text is not None:
+            links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
+            res = cmd.run([uv, "pip", "sync", "--quiet", "--python", py, *links, str(lock_file)], env=env,
+                          timeout=self.timeout)
+            if not res.ok:
+                raise EnvError(f"install of {lock_file.name} failed: {res.last_line()}")
+        else:
+            links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
+            res = cmd.run([uv, "pip", "install", "--quiet", "--python", py, *links, *row.packages], env=env,
+                          timeout=self.timeout)
+        if not res.ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise EnvError(f"install failed: {res.last_line()}")
+        freeze = cmd.run([uv, "pip", "freeze", "--python", py], env=env, timeout=120)
+        version = cmd.run([py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], env=env, timeout=60)
+        if not freeze.ok or not version.ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise EnvError(f"the new env does not run: {(freeze if not freeze.ok else version).last_line()}")
+        meta = {"freeze": freeze.stdout, "python": version.stdout.strip(), "row": row.id, "spec": row.spec_hash}
+        (tmp / MARKER).write_text(json.dumps(meta))
+        self._write_lock(lock_file, row, freeze.stdout)
+        tmp.rename(target)
+        return self._env(row, target, meta, time.monotonic() - start, reused=False)
+
+    @staticmethod
+    def _read_lock(lock_file: Path, row: Row) -> str | None:
+        """The committed lock, if it was made from this row's current spec."""
+        try:
+            text = lock_file.read_text()
+        except OSError:
+            return None
+        return text if text.startswith(UvBackend._lock_header(row)) else None
+
+    @staticmethod
+    def _lock_header(row: Row) -> str:
+        return f"# keras-compat lock: {row.id} spec {row.spec_hash}\n"
+
+    @classmethod
+    def _lock_text(cls, row: Row, freeze: str) -> str:
+        return cls._lock_header(row) + freeze
+
+    def _write_lock(self, lock_file: Path, row: Row, freeze: str) -> None:
+        text = self._lock_text(row, freeze)
+        try:
+            if not lock_file.exists() or lock_file.read_text() != text:
+                self.lock_dir.mkdir(parents=True, exist_ok=True)
+                lock_file.write_text(text)
+        except OSError:
+            pass  # a read-only checkout still runs; the lock is in the results
+
+    def _env(self, row: Row, target: Path, meta: dict, elapsed: float, *, reused: bool) -> Env:
+        lock = {"python": meta["python"], "packages": parse_freeze(meta["freeze"])}
+        lock_hash = hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()
+        return Env(row_id=row.id, python=target / "bin" / "python", env_vars=dict(row.env_vars), lock=lock,
+                   lock_hash=lock_hash, build_s=round(elapsed, 2), reused=reused)
+
+
+BACKENDS: dict[str, type] = {"uv": UvBackend}

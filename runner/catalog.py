@@ -1,0 +1,64 @@
+"""The scenario catalog, read without executing it.
+
+The orchestrator never runs scenario code (or a model's stored code) in its own
+process: metadata comes from the files' syntax tree (docstring and literal
+constants), the code runs only inside target envs through ``scenarios/harness.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SelectionError
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+HARNESS = SCENARIO_DIR / "harness.py"
+NOT_SCENARIOS = {"harness", "__init__"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    id: str
+    path: Path
+    title: str
+    description: str
+    source: str
+    claim: str
+    fix: str
+    hash: str
+
+    @classmethod
+    def from_file(cls, path: Path) -> Scenario:
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text, filename=str(path))
+        doc = ast.get_docstring(tree) or ""
+        consts: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    consts[node.targets[0].id] = node.value.value
+        if "# %% train" not in text or "# %% serve" not in text:
+            raise SelectionError(f"scenario {path.name} lacks its '# %% train' / '# %% serve' cells")
+        title, _, rest = doc.partition("\n")
+        return cls(
+            id=path.stem,
+            path=path,
+            title=title.strip().rstrip("."),
+            description=" ".join(rest.split()),
+            source=consts.get("SOURCE", ""),
+            claim=consts.get("CLAIM", ""),
+            fix=consts.get("FIX", ""),
+            hash=hashlib.sha256(text.encode()).hexdigest(),
+        )
+
+
+def load_catalog(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
+    files = sorted(p for p in directory.glob("*.py") if p.stem not in NOT_SCENARIOS and not p.stem.startswith("_"))
+    return {p.stem: Scenario.from_file(p) for p in files}
+
+
+def harness_hash() -> str:
+    return hashlib.sha256(HARNESS.read_bytes()).hexdigest()

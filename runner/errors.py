@@ -1,0 +1,30 @@
+"""The errors a user can act on.
+
+One exception family, each with a one-line message and the process exit code
+(as in ``cibuildwheel/errors.py``); anything else escaping is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+
+class KerasCompatError(Exception):
+    """Base of every user-facing error: a one-line message and an exit code."""
+
+    exit_code = 2
+
+
+class GridError(KerasCompatError):
+    """The grid file is invalid (unknown key, bad version, duplicate row id)."""
+
+
+class ResultsError(KerasCompatError):
+    """A results.json does not follow the contract in docs/results-format.md."""
+
+
+class SelectionError(KerasCompatError):
+    """A --rows/--scenarios/--formats selection matches nothing or names an unknown id."""
+
+
+class EnvError(KerasCompatError):
+    """An environment could not be built (resolver or interpreter failure)."""

@@ -1,0 +1,114 @@
+"""Which (save row, load row) pairs a run measures: pure planning over the grid.
+
+``same``     every row loads its own artifacts (the same-env matrix).
+``targets``  ``same`` plus the upgrades a team actually makes: every row's artifacts
+             are loaded in the newest row of each Keras line (bundled Keras 2 on its
+             last TF, tf-keras on the newest TF, Keras 3 on the newest TF), in the next
+             release of the row's own line, and, for rows of the Python axis, in the
+             same TF on the other Python(s). Load-only rows (other Keras 3 backends)
+             load the artifacts of the Keras 3 row with the same Keras version.
+``all``      every ordered pair of rows (upgrades and downgrades).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .grid import Row
+
+Pair = tuple[str, str]  # save row id, load row id
+PAIRS_MODES = ("same", "targets", "all")
+
+
+def _vkey(version: str) -> tuple[int, ...]:
+    """``2.2.4-tf`` -> (2, 2, 4): numeric parts only."""
+    return tuple(int(m.group()) if (m := re.match(r"\d+", p)) else 0 for p in version.split("."))
+
+
+def _line_key(row: Row) -> tuple:
+    return (_vkey(row.keras), _vkey(row.tf)) if row.flavour == "keras3" else (_vkey(row.tf), _vkey(row.keras))
+
+
+def lines(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    """Each Keras line's saving rows, oldest first (Python-axis extras left out)."""
+    out: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.load_only or "python-axis" in row.tags:
+            continue
+        out.setdefault(row.flavour, []).append(row)
+    for flavour in out:
+        out[flavour].sort(key=_line_key)
+    return out
+
+
+def targets(rows: list[Row]) -> dict[str, set[str]]:
+    """For each saving row, the rows its artifacts are loaded in (besides itself)."""
+    by_line = lines(rows)
+    newest = {flavour: line[-1].id for flavour, line in by_line.items()}
+    out: dict[str, set[str]] = {r.id: set() for r in rows if not r.load_only}
+    for line in by_line.values():
+        for i, row in enumerate(line):
+            if i + 1 < len(line):
+                out[row.id].add(line[i + 1].id)
+    for row in rows:
+        if row.load_only:
+            continue
+        out[row.id].update(newest.values())
+        if "python-axis" in row.tags or any("python-axis" in r.tags and r.tf == row.tf and r.flavour == row.flavour
+                                            for r in rows):
+            out[row.id].update(r.id for r in rows if r.tf == row.tf and r.flavour == row.flavour and not r.load_only)
+        # the next release of the line, for a Python-axis row: what its main row moves to
+        if "python-axis" in row.tags:
+            line = by_line.get(row.flavour, [])
+            later = [r for r in line if _line_key(r) > _line_key(row)]
+            if later:
+                out[row.id].add(later[0].id)
+    for row in rows:
+        if row.load_only:
+            for saver in rows:
+                same_release = saver.keras == row.keras and saver.tf == row.tf
+                if saver.flavour == "keras3" and not saver.load_only and same_release:
+                    out[saver.id].add(row.id)
+    for row_id in out:
+        out[row_id].discard(row_id)
+    return out
+
+
+def plan_pairs(rows: list[Row], mode: str) -> list[Pair]:
+    ids = [r.id for r in rows]
+    savers = [r.id for r in rows if not r.load_only]
+    if mode == "same":
+        return [(r, r) for r in savers]
+    if mode == "all":
+        return [(s, t) for s in savers for t in ids]
+    if mode == "targets":
+        tgt = targets(rows)
+        pairs = [(s, s) for s in savers]
+        order = {r: i for i, r in enumerate(ids)}
+        for s in savers:
+            pairs.extend((s, t) for t in sorted(tgt[s], key=order.__getitem__))
+        return pairs
+    raise ValueError(f"unknown pairs mode {mode!r}")
+
+
+def shard(pairs: list[Pair], index: int, count: int) -> list[Pair]:
+    """The pairs of shard ``index`` (1-based) of ``count``, split by load row.
+
+    All pairs of one load row stay on one shard, so each shard imports each load
+    env once; any save row a shard needs is saved there (saving is cheap). Load
+    rows go, biggest first, to the shard with the fewest pairs so far: the same
+    pairs always give the same split, and the union of all shards is ``pairs``.
+    """
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: use I/N with 1 <= I <= N")
+    per_load: dict[str, int] = {}
+    for _, load in pairs:
+        per_load[load] = per_load.get(load, 0) + 1
+    sizes = [0] * count
+    owner: dict[str, int] = {}
+    for load in sorted(per_load, key=lambda r: (-per_load[r], r)):
+        target = min(range(count), key=lambda i: (sizes[i], i))
+        owner[load] = target
+        sizes[target] += per_load[load]
+    return [p for p in pairs if owner[p[1]] == index - 1]

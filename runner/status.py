@@ -1,0 +1,69 @@
+"""A cell's summary status, derived from its raw records (one per load option).
+
+The rules (docs/results-format.md):
+1. No artifact (``env_error``, ``build_error``, ``save_error``, ``unsupported`` at save time):
+   every record says so, and the status is that outcome.
+2. The default load computing a wrong answer outranks any option that fixes it: a
+   silent wrong answer is the worst thing a user can meet, so the status stays
+   ``wrong_output`` and the fix names the option.
+3. Otherwise the most permissive way it works for the user: ``default`` ->
+   ``pass``, ``custom_objects``/``registered`` -> ``pass_custom_objects``,
+   ``safe_mode_off`` -> ``pass_unsafe``.
+4. Otherwise the first way it fails: the default record's outcome. (``compile_off``
+   alone never makes a cell pass; when it is the only way, the fix says so.)
+"""
+
+from __future__ import annotations
+
+from .model import Option, Outcome, Status
+
+NO_ARTIFACT: tuple[Outcome, ...] = ("env_error", "build_error", "save_error")
+WORKS: tuple[tuple[Option, Status], ...] = (
+    ("default", "pass"),
+    ("custom_objects", "pass_custom_objects"),
+    ("registered", "pass_custom_objects"),
+    ("safe_mode_off", "pass_unsafe"),
+)
+FIX_FOR_OPTION: dict[str, str] = {
+    "custom_objects": "load with custom_objects={...} naming the scenario's classes/functions/globals",
+    "registered": "register the custom classes globally "
+                  "(keras.utils.get_custom_objects / @register_keras_serializable) before loading",
+    "safe_mode_off": "load with safe_mode=False (only for files you trust: it runs the stored bytecode)",
+    "compile_off": "load with compile=False (the model's training config does not deserialize)",
+}
+
+
+def derive(records: list[dict], scenario_fix: str = "") -> dict:
+    """Summary of one cell: status, the option it rests on, error behind it, fix."""
+    by_option = {r["option"]: r for r in records}
+    default = by_option.get("default") or records[0]
+    written = default.get("written")
+
+    for outcome in NO_ARTIFACT:
+        hit = next((r for r in records if r["outcome"] == outcome), None)
+        if hit:
+            return _cell(outcome, hit, written, scenario_fix)
+    if all(r["outcome"] == "unsupported" for r in records):
+        return _cell("unsupported", default, written, scenario_fix)
+
+    if default["outcome"] == "wrong_output":
+        fixer = next((o for o, _ in WORKS[1:] if by_option.get(o, {}).get("outcome") == "ok"), None)
+        fix = FIX_FOR_OPTION[fixer] if fixer else scenario_fix
+        return _cell("wrong_output", default, written, fix)
+
+    for option, status in WORKS:
+        record = by_option.get(option)
+        if record and record["outcome"] == "ok":
+            rescued = option != "default"
+            return {"status": status, "option": option, "written": written,
+                    "error": default.get("error") if rescued else None,
+                    "fix": FIX_FOR_OPTION[option] if rescued else None}
+
+    compile_off = by_option.get("compile_off")
+    fix = FIX_FOR_OPTION["compile_off"] if compile_off and compile_off["outcome"] == "ok" else scenario_fix
+    return _cell(default["outcome"], default, written, fix)
+
+
+def _cell(status: str, record: dict, written: str | None, fix: str | None) -> dict:
+    return {"status": status, "option": record["option"], "written": written, "error": record.get("error"),
+            "fix": fix or None}

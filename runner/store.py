@@ -1,0 +1,77 @@
+"""The results cache: one JSON line per finished cell, written as it finishes.
+
+A cell's line carries its cache key: the save env's lock, the load env's lock,
+the scenario's source and the harness's source. A cell whose key is unchanged is
+not run again, so an interrupted run resumes where it stopped and a warm re-run
+costs only reading this file. A line that does not parse (a run killed mid-write,
+a damaged disk) is dropped and the file rewritten: the cell simply runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger("keras_compat")
+
+CellId = tuple[str, str, str, str]  # scenario, format, save_row, load_row
+
+
+def cache_key(save_lock: str, load_lock: str, scenario_hash: str, harness_hash: str) -> str:
+    return hashlib.sha256("|".join((save_lock, load_lock, scenario_hash, harness_hash)).encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self.cells: dict[CellId, dict] = {}
+        self.dropped = 0
+        self.write_failed = False
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        good: list[str] = []
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                cell = tuple(entry["cell"])
+                if len(cell) != 4 or not isinstance(entry["records"], list) or not entry["key"]:
+                    raise ValueError(line)
+            except (ValueError, KeyError, TypeError):
+                self.dropped += 1
+                continue
+            self.cells[cell] = entry  # type: ignore[index]
+            good.append(line)
+        if self.dropped:
+            log.warning("results cache %s: dropped %d damaged line(s); those cells run again", self.path, self.dropped)
+            tmp = self.path.with_suffix(".rebuild")
+            tmp.write_text("".join(line + "\n" for line in good), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def get(self, cell: CellId, key: str) -> list[dict] | None:
+        entry = self.cells.get(cell)
+        return entry["records"] if entry and entry["key"] == key else None
+
+    def put(self, cell: CellId, key: str, records: list[dict]) -> None:
+        entry = {"cell": list(cell), "key": key, "records": records}
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        with self._lock:
+            self.cells[cell] = entry
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    handle.write(line)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:  # disk full, read-only: the run goes on, the cell runs again next time
+                if not self.write_failed:
+                    log.warning("results cache %s not written (%s): this run's cells stay in memory", self.path,
+                                exc.strerror)
+                self.write_failed = True

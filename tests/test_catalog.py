@@ -1,0 +1,37 @@
+"""The scenario catalog: ids fixed by the issue, each citing an article, read without executing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.catalog import load_catalog
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+IDS = {
+    "lambda_simple", "lambda_tf_op", "lambda_closure_scalar", "lambda_closure_rebound", "lambda_closure_object",
+    "lambda_named_function", "lambda_numpy", "lambda_numpy_mixed", "lambda_eval", "lambda_unpicklable_closure",
+    "hub_in_lambda", "hub_direct", "subclass_with_config", "subclass_without_config", "custom_activation_layer",
+    "stateful_layer", "estimator_conversion",
+}
+
+
+def test_catalog_has_exactly_the_issue_ids() -> None:
+    assert set(load_catalog()) == IDS
+
+
+def test_every_scenario_cites_an_article_and_has_claim_and_fix() -> None:
+    for scenario in load_catalog().values():
+        assert scenario.title and scenario.claim and scenario.fix, scenario.id
+        assert scenario.source.startswith("00") and scenario.source.endswith(".txt"), scenario.id
+        if SEEDS.exists():
+            assert (SEEDS / scenario.source).exists(), scenario.source
+
+
+def test_scenarios_stay_python37_compatible() -> None:
+    # the harness and scenarios run on Python 3.7 in the oldest rows: no walrus, no match, no f"{x=}"
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text(), feature_version=(3, 7))
+        assert not any(isinstance(n, ast.NamedExpr) for n in ast.walk(tree)), path

@@ -1,0 +1,95 @@
+"""Faults cost one cell, never the run: a crashing, a hanging load, a half-written artifact.
+
+Real env (TF 2.15 row), real harness processes; the faults are scenarios whose
+serving side kills its own interpreter or hangs, once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from runner.backends import UvBackend
+from runner.catalog import SCENARIO_DIR, load_catalog
+from runner.execute import Engine
+from runner.grid import load_grid
+
+pytestmark = pytest.mark.integration
+
+FAULT = '''
+"""Fault injection: the serving side {what} the first {times} time(s) it runs."""
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+keras = tf.keras
+
+SOURCE = "002_3e5b7dc6c5aa62e0.txt"
+CLAIM = "-"
+FIX = "-"
+
+x = np.ones((2, 4), dtype="float32")
+y = np.ones((2, 4), dtype="float32")
+
+
+def build():
+    inputs = keras.Input(shape=(4,))
+    return keras.Model(inputs, keras.layers.Dense(4)(inputs))
+
+
+# %% train
+
+# %% serve
+_counter = os.path.join(ARTIFACTS, "fault-count")  # noqa: F821
+_count = len(open(_counter).read()) if os.path.exists(_counter) else 0
+if _count < {times}:
+    open(_counter, "a").write("x")
+    {action}
+'''
+
+
+@pytest.fixture(scope="module")
+def fault_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("scenarios")
+    # the crash comes back when the load is retried in a fresh worker; the hang does not
+    (d / "fault_crash.py").write_text(FAULT.format(what="kills its interpreter", times=2, action="os._exit(3)"))
+    (d / "fault_hang.py").write_text(FAULT.format(what="hangs", times=1, action="time.sleep(3600)"))
+    shutil.copy(SCENARIO_DIR / "lambda_simple.py", d / "lambda_simple.py")
+    return d
+
+
+def test_crash_and_hang_cost_one_record_each(fault_dir: Path, tmp_path: Path) -> None:
+    row = next(r for r in load_grid().rows if r.flavour == "keras2" and r.tf.startswith("2.15.") and "main" in r.tags)
+    scenarios = load_catalog(fault_dir)
+    engine = Engine(backend=UvBackend(), work=tmp_path, scenarios=scenarios, formats=["h5"], jobs=1, load_timeout=30)
+    run = engine.run([row])
+    by = {(r["scenario"], r["option"]): r for r in run.records}
+    # a crash that comes back in a fresh worker is the cell's outcome
+    assert by[("fault_crash", "default")]["outcome"] == "crash"
+    assert "exited with code 3" in by[("fault_crash", "default")]["error"]["message"]
+    # a hang that a fresh worker does not repeat (state left by earlier loads) is not an outcome
+    assert by[("fault_hang", "default")]["outcome"] == "ok"
+    assert run.retried == 2  # the crash (which came back) and the hang (which did not)
+    # the worker was restarted: later options of the same artifacts and the next scenario ran normally
+    assert by[("fault_crash", "compile_off")]["outcome"] == "ok"
+    assert by[("fault_hang", "compile_off")]["outcome"] == "ok"
+    assert by[("lambda_simple", "default")]["outcome"] == "ok"
+
+
+def test_a_half_written_artifact_is_a_recorded_load_error(fault_dir: Path, tmp_path: Path) -> None:
+    row = next(r for r in load_grid().rows if r.flavour == "keras2" and r.tf.startswith("2.15.") and "main" in r.tags)
+    scenarios = {k: v for k, v in load_catalog(fault_dir).items() if k == "lambda_simple"}
+    engine = Engine(backend=UvBackend(), work=tmp_path, scenarios=scenarios, formats=["h5"], jobs=1)
+    engine.run([row])
+    artifact = next(tmp_path.glob("artifacts/*/lambda_simple-*/model.h5"))
+    data = artifact.read_bytes()
+    artifact.write_bytes(data[: len(data) // 3])  # truncated, as a disk-full write leaves it
+    (tmp_path / "cells.jsonl").unlink()  # forget the results, keep the artifact
+    run = Engine(backend=UvBackend(), work=tmp_path, scenarios=scenarios, formats=["h5"], jobs=1).run([row])
+    default = next(r for r in run.records if r["option"] == "default")
+    assert default["outcome"] == "load_error"
+    assert default["error"]["type"] in ("OSError", "ValueError")

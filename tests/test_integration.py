@@ -1,0 +1,202 @@
+"""Integration: real TF/Keras wheels in real uv envs, real processes, real files.
+
+Four rows (TF 2.3 on Python 3.7, TF 2.15 Keras 2, TF 2.21 tf-keras, TF 2.21 Keras 3)
+run every scenario in every format through ``python -m runner run``; the tests
+assert outcomes the Keras sources document, never hard-coded matrices.
+Envs live in $KC_HOME (reused across runs); the run's work dir is per session.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.grid import load_grid
+from runner.pairs import plan_pairs
+from runner.results import read_json
+from runner.results_schema import validate
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pick(flavour: str, tf_minor: str, python_minor: str | None = None) -> str:
+    rows = [r for r in load_grid().rows if r.flavour == flavour and r.tf.startswith(tf_minor + ".")
+            and (python_minor is None or r.python.startswith(python_minor + "."))]
+    main = [r for r in rows if "main" in r.tags] or rows
+    assert main, f"no {flavour} row for TF {tf_minor}"
+    return main[0].id
+
+
+ROWS = {
+    "old": _pick("keras2", "2.3", "3.7"),
+    "k2": _pick("keras2", "2.15"),
+    "tfk": _pick("tf_keras", "2.21"),
+    "k3": _pick("keras3", "2.21", "3.11"),
+}
+
+
+def runner(*args: str, timeout: float = 3000) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("run")
+
+
+@pytest.fixture(scope="session")
+def results(run_dir: Path) -> dict:
+    proc = runner("run", "--rows", ",".join(ROWS.values()), "--out", str(run_dir / "out"),
+                  "--work", str(run_dir / "work"), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return read_json(run_dir / "out" / "results.json")
+
+
+PAIRS = plan_pairs([load_grid().row(r) for r in ROWS.values()], "targets")
+
+
+def cell(results: dict, scenario: str, fmt: str, row: str, saved_in: str | None = None) -> dict:
+    key = (scenario, fmt, saved_in or row, row)
+    return next(c for c in results["cells"] if (c["scenario"], c["format"], c["save_row"], c["load_row"]) == key)
+
+
+def record(results: dict, scenario: str, fmt: str, row: str, option: str, saved_in: str | None = None) -> dict:
+    key = (scenario, fmt, saved_in or row, row, option)
+    return next(r for r in results["records"]
+                if (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"]) == key)
+
+
+def test_all_rows_built_and_no_empty_cell(results: dict) -> None:
+    assert {r["id"]: r["status"] for r in results["rows"]} == {row: "ok" for row in ROWS.values()}
+    assert len(results["cells"]) == len(PAIRS) * 17 * 4 and len(PAIRS) > len(ROWS)
+    same = [r for r in results["records"] if r["save_row"] == r["load_row"]]
+    assert len(same) == len(ROWS) * 17 * 4 * len(results["options"])  # same-env: every option, always
+    for row in results["rows"]:
+        assert row["lock"]["packages"]["numpy"], row["id"]
+        assert row["lock"]["python"].startswith(row["python"].rsplit(".", 1)[0])
+
+
+def test_results_follow_the_schema(results: dict, run_dir: Path) -> None:
+    validate(results)
+    for name in ("MATRIX.md", "index.html"):
+        assert (run_dir / "out" / name).stat().st_size > 1000
+
+
+def test_keras3_refuses_a_lambda_in_dot_keras_unless_safe_mode_off(results: dict) -> None:
+    # keras/src/layers/core/lambda_layer.py: _raise_for_lambda_deserialization when safe_mode is on
+    row = ROWS["k3"]
+    default = record(results, "lambda_simple", "keras", row, "default")
+    assert default["outcome"] == "load_error"
+    assert "Lambda" in default["error"]["message"] and "safe_mode" in default["error"]["message"]
+    assert record(results, "lambda_simple", "keras", row, "safe_mode_off")["outcome"] == "ok"
+    assert cell(results, "lambda_simple", "keras", row)["status"] == "pass_unsafe"
+
+
+def test_keras3_load_model_refuses_a_savedmodel_directory(results: dict, run_dir: Path) -> None:
+    # keras/src/saving/saving_api.py: load_model only takes .keras and legacy .h5; SavedModels need TFSMLayer
+    row = ROWS["k3"]
+    assert record(results, "subclass_with_config", "savedmodel", row, "default")["outcome"] == "ok"  # via TFSMLayer
+    exported = next((run_dir / "work" / "artifacts").glob(f"{row}-*/subclass_with_config-*/savedmodel"))
+    home = Path(os.environ.get("KC_HOME", Path.home() / ".cache" / "keras-compat"))
+    env_python = next((home / "envs").glob(f"{row}-*/bin/python"))
+    probe = subprocess.run([str(env_python), "-c", f"import keras; keras.models.load_model({str(exported)!r})"],
+                           capture_output=True, text=True, timeout=300)
+    assert probe.returncode != 0
+    assert "TFSMLayer" in probe.stderr or "not supported" in probe.stderr
+
+
+def test_a_closure_over_a_saving_side_global_is_not_resolvable_when_loading(results: dict) -> None:
+    # tf.keras resolves a Lambda's globals via sys.modules[config["module"]]: the serving __main__ has no `t`
+    for row in (ROWS["old"], ROWS["k2"], ROWS["tfk"]):
+        rec = record(results, "lambda_closure_scalar", "h5", row, "default")
+        assert rec["outcome"] in ("load_error", "call_error"), (row, rec)
+        assert rec["error"]["type"] == "NameError" and "'t'" in rec["error"]["message"], (row, rec["error"])
+        # ... and the value the loading side passes in custom_objects is what makes it work
+        assert record(results, "lambda_closure_scalar", "h5", row, "custom_objects")["outcome"] == "ok", row
+
+
+def test_rebound_global_loads_and_computes_something_else(results: dict) -> None:
+    rec = record(results, "lambda_closure_rebound", "h5", ROWS["k2"], "default")
+    assert rec["outcome"] == "wrong_output" and rec["max_abs_diff"] > 1e-3
+    assert cell(results, "lambda_closure_rebound", "h5", ROWS["k2"])["status"] == "wrong_output"
+
+
+def test_what_dot_keras_writes_depends_on_the_version(results: dict) -> None:
+    # Measured: tf.keras <= 2.12 counts ".keras" among its HDF5 extensions, so model.save("m.keras") writes an
+    # HDF5 file there (not a SavedModel directory, as the issue assumed); the .keras zip arrives in Keras 2.13.
+    assert record(results, "lambda_simple", "keras", ROWS["old"], "default")["written"] == "hdf5"
+    for row in (ROWS["k2"], ROWS["tfk"], ROWS["k3"]):
+        assert record(results, "subclass_with_config", "keras", row, "default")["written"] == "zip", row
+
+
+def test_estimator_is_unsupported_after_tf_2_15(results: dict) -> None:
+    assert cell(results, "estimator_conversion", "savedmodel", ROWS["k3"])["status"] in ("unsupported", "build_error")
+    assert cell(results, "estimator_conversion", "savedmodel", ROWS["k2"])["status"] != "unsupported"
+
+
+def test_warm_rerun_takes_everything_from_cache(results: dict, run_dir: Path) -> None:
+    start = time.monotonic()
+    proc = runner("run", "--rows", ",".join(ROWS.values()), "--out", str(run_dir / "out2"), "--work",
+                  str(run_dir / "work"), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "0 run," in proc.stderr and f"{len(PAIRS) * 17 * 4} from cache" in proc.stderr
+    assert time.monotonic() - start < 60
+    again = read_json(run_dir / "out2" / "results.json")
+    assert [c["status"] for c in again["cells"]] == [c["status"] for c in results["cells"]]
+
+
+def test_a_killed_run_resumes_without_redoing_finished_cells(results: dict, tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "runner", "run", "--rows", ROWS["k2"], "--pairs", "same",
+            "--scenarios", "lambda_*,subclass_*", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"),
+            "--quiet"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    cells = tmp_path / "work" / "cells.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (not cells.exists() or len(cells.read_text().splitlines()) < 5):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(cells.read_text().splitlines())
+    assert done_before >= 5
+    rerun = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"{done_before} from cache" in rerun.stderr or f"{done_before - 1} from cache" in rerun.stderr, rerun.stderr
+    out = read_json(tmp_path / "out" / "results.json")
+    assert len(out["cells"]) == 12 * 4
+
+
+def test_bad_selection_is_one_line(run_dir: Path) -> None:
+    proc = runner("run", "--scenarios", "lambda_nope", "--out", str(run_dir / "x"), "--work", str(run_dir / "x"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown scenario 'lambda_nope'" in proc.stderr
+
+
+def test_lambda_bytecode_does_not_cross_python_versions(results: dict) -> None:
+    # The issue's measurement: a Lambda in .h5 saved by TF 2.3 on Python 3.7 fails in TF 2.15 on Python 3.11
+    # (Keras stores the lambda as marshalled bytecode: keras/utils/generic_utils.py func_dump/func_load).
+    rec = record(results, "lambda_simple", "h5", ROWS["k2"], "default", saved_in=ROWS["old"])
+    assert rec["outcome"] in ("load_error", "call_error", "crash"), rec
+    # ... while the same artifact's SavedModel, which stores a traced graph, loads
+    assert cell(results, "lambda_simple", "savedmodel", ROWS["k2"], saved_in=ROWS["old"])["status"] == "pass"
+
+
+def test_keras2_dot_keras_does_not_load_in_keras3(results: dict) -> None:
+    # a Keras 2.15 .keras zip names keras.src.engine.* modules that Keras 3 does not have
+    rec = record(results, "subclass_with_config", "keras", ROWS["k3"], "default", saved_in=ROWS["k2"])
+    assert rec["outcome"] == "load_error", rec
+
+
+def test_hub_layer_loads_with_custom_objects_in_keras2(results: dict) -> None:
+    # tensorflow_hub docs: load_model(path, custom_objects={"KerasLayer": hub.KerasLayer}); the model stores
+    # the hub module's absolute path, so this also proves artifacts are loaded where they were saved.
+    for row in (ROWS["k2"], ROWS["tfk"]):
+        assert record(results, "hub_direct", "h5", row, "custom_objects")["outcome"] == "ok", row
+        assert cell(results, "hub_direct", "h5", row)["status"] == "pass_custom_objects", row
