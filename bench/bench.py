@@ -1,15 +1,17 @@
-"""Benchmark: this engine vs the naive approach on the same cells, and the whole grid.
+"""Benchmark: the three engines on the same cells, side by side, in one run.
 
     python bench/bench.py                      # sample: 2 rows, every scenario and format, same + targets pairs
     python bench/bench.py --scenarios 'lambda_*' --rows tf2.15-k2-py3.11,tf2.21-k3.15-py3.11
-    python bench/bench.py --full               # also time the engine alone, cold, on the whole default grid
+    python bench/bench.py --full               # also time the fork engine alone, cold, on the whole default grid
 
-The naive approach is one fresh ``python`` process per load with every option tried
-(``Engine(isolate=True, lazy="never")``); both start from built envs and an empty
-results cache, and both save through one process per row, so the ratio measures
-the loads. Printed: both wall times and their ratio, cells per second, the share of
-time spent importing TensorFlow, loads per second per core, and the runner-minutes a
-``--pairs all`` nightly would need on 20 shards (extrapolated from the measured rates).
+Engines (``runner/workers.py``): ``fork`` (the default: a child of a warmed-up
+interpreter per save and per load), ``shared`` (one interpreter answers every
+request in turn: the old engine, not isolated) and ``fresh`` (a fresh interpreter
+per request: the reference). Each starts from built envs and an empty results cache
+and does its own saves. Printed per engine: wall time, requests answered, loads per
+second of the load phase, harness processes started (each imports TensorFlow); then
+the ratios, the machine's load average, and the runner-minutes a ``--pairs all``
+nightly would need on 20 shards (extrapolated from the fork engine's rates).
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def timed_run(rows, pairs, scenarios, formats, jobs, **engine_args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def engine_line(name: str, wall: float, res) -> str:
+    loads_s = (res.timings.get("rows_s", 0) + res.timings.get("cross_s", 0) or wall)
+    return (f"{name:7} {wall:7.1f}s wall, {res.loads:5d} loads in {loads_s:6.1f}s = {res.loads / max(loads_s, 1e-9):5.2f} "
+            f"loads/s, {res.worker_starts:4d} processes, by mode {dict((k, res.processes[k]) for k in "
+            f"('fork', 'fresh', 'shared', 'parent') if res.processes[k])}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", default=DEFAULT_ROWS)
@@ -64,7 +73,7 @@ def main() -> int:
     ap.add_argument("--formats", default="*")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--full", action="store_true", help="also time the engine on the whole default grid (cold cache)")
-    ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--engines", default="fork,shared,fresh", help="which engines to compare (comma-separated)")
     args = ap.parse_args()
 
     grid = load_grid()
@@ -81,26 +90,33 @@ def main() -> int:
     imp = statistics.mean(imports.values())
     print("TF import per process: " + ", ".join(f"{k} {v:.1f}s" for k, v in imports.items()))
 
-    wall, res = timed_run(rows, pairs, scenarios, formats, args.jobs)
-    processes = res.worker_starts + len(rows)  # load workers + one save process per row
-    share = processes * imp / (wall * args.jobs)
-    lps = res.loads / max(res.timings.get("loads_s", wall) * args.jobs, 1e-9)
-    print(f"engine: {wall:.1f}s wall, {cells / wall:.2f} cells/s, {res.loads} loads ({res.deduped} deduplicated), "
-          f"{processes} TF imports = {share:.0%} of core time; loads/s/core {lps:.2f}; phases {res.timings}")
-    if not args.skip_naive:
-        nwall, nres = timed_run(rows, pairs, scenarios, formats, args.jobs, isolate=True, lazy="never")
-        nproc = nres.worker_starts + len(rows)
-        nshare = nproc * imp / (nwall * args.jobs)
-        print(f"naive:  {nwall:.1f}s wall, {cells / nwall:.2f} cells/s, {nres.loads} loads, {nproc} TF imports = "
-              f"{nshare:.0%} of core time")
-        print(f"speed-up: {nwall / wall:.1f}x on the same {cells} cells")
+    print(f"machine load average before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    measured = {}
+    for name in args.engines.split(","):
+        wall, res = timed_run(rows, pairs, scenarios, formats, args.jobs, engine=name)
+        measured[name] = (wall, res)
+        print(engine_line(name, wall, res), flush=True)
+    print(f"machine load average after: {os.getloadavg()[0]:.2f} (1 min)")
+    if "fork" in measured:
+        wall, res = measured["fork"]
+        rate = res.loads / max((res.timings.get("rows_s", 0) + res.timings.get("cross_s", 0) or wall), 1e-9)
+        for other in ("shared", "fresh"):
+            if other in measured:
+                owall, ores = measured[other]
+                orate = ores.loads / max((ores.timings.get("rows_s", 0) + ores.timings.get("cross_s", 0) or owall), 1e-9)
+                print(f"fork vs {other}: {owall / wall:.2f}x wall, {rate / max(orate, 1e-9):.2f}x loads/s")
+    else:
+        wall, res = next(iter(measured.values()))
+    lps = res.loads / max((res.timings.get("rows_s", 0) + res.timings.get("cross_s", 0) or wall) * args.jobs, 1e-9)
 
     # a --pairs all nightly, extrapolated from the measured per-load and per-row costs
     all_rows = list(grid.rows)
     all_pairs = plan_pairs(all_rows, "all")
     per_cell_loads = res.loads / max(res.ran, 1)
+    print(f"imports: TF import per process {imp:.1f}s")
     all_loads = len(all_pairs) * len(catalog) * len(FORMATS) * per_cell_loads
-    per_row_s = (res.timings.get("envs_s", 0) + res.timings.get("saves_s", 0)) * args.jobs / max(len(rows), 1)
+    per_row_s = (res.timings.get("envs_s", 0) + res.processes["start_s"] / args.jobs + res.processes["save_s"] / args.jobs) \
+        * args.jobs / max(len(rows), 1)
     shards = [shard(all_pairs, i, 20) for i in range(1, 21)]
     worst = max(shards, key=len)
     worst_rows = len({r for p in worst for r in p})

@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{len(scenarios)} scenarios x {len(formats)} formats = {len(pairs) * len(scenarios) * len(formats)} cells, "
           f"{args.jobs} at a time", file=sys.stderr)
     engine = Engine(backend=backend, work=work, scenarios=scenarios, formats=formats, jobs=args.jobs, progress=progress,
-                    lazy=args.lazy, isolate=args.isolate)
+                    lazy=args.lazy, engine="fresh" if args.isolate else args.engine, shuffle=args.shuffle)
     def stop(signum, frame):  # Ctrl-C or SIGTERM: stop workers, record nothing in flight, keep what finished
         engine.stopping.set()
         raise KeyboardInterrupt
@@ -127,16 +127,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress.stop()
     results = build_results(run, scenarios, formats, started=started, wall_s=time.monotonic() - t0, pairs=args.pairs,
                             selection={"rows": args.rows or ["*"], "scenarios": args.scenarios or ["*"],
-                                       "formats": args.formats or ["*"]}, command=command_line())
+                                       "formats": args.formats or ["*"]}, command=command_line(),
+                            engine=engine.engine, shuffle=args.shuffle)
     written = publish(results, Path(args.out))
     counts: dict[str, int] = {}
     for cell in results["cells"]:
         counts[cell["status"]] = counts.get(cell["status"], 0) + 1
     print(f"{len(results['cells'])} cells ({run.ran} run, {run.cached} from cache) in {time.monotonic() - t0:.0f}s: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
-    print(f"  loads sent {run.loads}, deduplicated {run.deduped}, retried in a fresh worker {run.retried}, "
-          f"workers started {run.worker_starts}; "
+    modes = ", ".join(f"{k} {run.processes[k]}" for k in ("fork", "fresh", "parent", "shared") if run.processes[k])
+    print(f"  loads sent {run.loads}, deduplicated {run.deduped}; answered by mode: {modes or 'none'}; "
+          f"harness processes {run.worker_starts}, fork crashes/hangs confirmed fresh "
+          f"{run.processes['confirmed_fresh']}, parents restarted {run.processes['parent_restarts']}; "
           + ", ".join(f"{k} {v}s" for k, v in run.timings.items()), file=sys.stderr)
+    print("  core seconds: " + ", ".join(f"{k} {run.processes[k]:.0f}" for k in ("start_s", "save_s", "load_s")),
+          file=sys.stderr)
+    for row_id, why in run.no_fork.items():
+        print(f"  no fork on {row_id} (a fresh interpreter per request): {why}", file=sys.stderr)
     for row_run in run.rows:
         if row_run.error:
             print(f"  env_error {row_run.row.id}: {row_run.error}", file=sys.stderr)
@@ -205,8 +212,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--lazy", default="cross", choices=["cross", "always", "never"],
                      help="try non-default load options only when the default fails: on cross-env pairs (default), "
                           "always, or never")
-    run.add_argument("--isolate", action="store_true",
-                     help="naive reference mode: a fresh interpreter per load (slow; for benchmarks and checks)")
+    run.add_argument("--engine", default="fork", choices=["fork", "fresh"],
+                     help="fork: each save and load in a child of a warmed-up interpreter (default); "
+                          "fresh: a fresh interpreter per save and per load (the slow reference)")
+    run.add_argument("--isolate", action="store_true", help="the same as --engine fresh")
+    run.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                     help="run saves and loads in a random order drawn from SEED (the records must not change)")
     run.add_argument("--out", default=str(REPO / "reports"), help="where results.json and the reports go")
     run.add_argument("--work", default=os.environ.get("KC_WORK") or str(REPO / ".kc"),
                      help="artifacts and the results cache (resumable)")

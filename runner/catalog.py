@@ -2,7 +2,7 @@
 
 The orchestrator never runs scenario code (or a model's stored code) in its own
 process: metadata comes from the files' syntax tree (docstring and literal
-constants), the code runs only inside target envs through ``scenarios/harness.py``.
+constants), the code runs only inside target envs through ``runner/harness`` (``python -m runner.harness``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 from .errors import SelectionError
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-HARNESS = SCENARIO_DIR / "harness.py"
-NOT_SCENARIOS = {"harness", "__init__"}
+REPO = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = REPO / "scenarios"
+HARNESS_DIR = Path(__file__).resolve().parent / "harness"  # the in-env package: python -m runner.harness
+NOT_SCENARIOS = {"__init__"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,5 +61,9 @@ def load_catalog(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
     return {p.stem: Scenario.from_file(p) for p in files}
 
 
-def harness_hash() -> str:
-    return hashlib.sha256(HARNESS.read_bytes()).hexdigest()
+def harness_hash(directory: Path = HARNESS_DIR) -> str:
+    """One hash of every file of the in-env harness: a change to any of them re-runs every cell."""
+    h = hashlib.sha256()
+    for path in sorted(directory.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()

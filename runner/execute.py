@@ -1,22 +1,24 @@
-"""Running a plan: envs, one save process per row, one load worker per load row.
+"""Running a plan: envs, then every save and every load in a process of its own.
 
 1. Envs: ``backend.prepare(row)`` for every row the pairs touch, in parallel; a row
    that cannot be built makes each of its cells an ``env_error`` record carrying the
    one-line reason.
 2. Cache: a cell whose key (save lock, load lock, scenario source, harness source)
    is unchanged comes from the store and is not run again.
-3. Saves: one ``harness.py save`` process per save row, for the scenarios that have
-   no artifact yet (TensorFlow is imported once per row, not per cell).
-4. Loads: one ``harness.py load`` worker per load row takes every artifact paired
-   with it, one after another, each with a fresh serving-side ``__main__``; a hang or
-   an interpreter crash costs that one request (``timeout`` / ``crash``) and the
-   worker is restarted. Options are tried lazily on cross-env pairs: the other
-   options only when the default load is not ``ok`` (they cannot change a passing
-   cell's status). Byte-identical artifacts are loaded once per load row.
+3. Saves: per save row, one harness imports TensorFlow once, warms up, and forks a
+   child per scenario (``runner/workers.py``, ``runner/harness/server.py``): one
+   scenario's globals, registrations and layer-name counters never reach the next.
+4. Loads: per load row (big rows in chunks), one warmed-up harness forks a child per
+   load; the child runs the scenario's serve cell, loads, calls and compares. A child
+   that crashes or hangs is confirmed in a fresh interpreter. Options are tried
+   lazily on cross-env pairs: the other options only when the default load is not
+   ``ok`` (they cannot change a passing cell's status). Byte-identical artifacts are
+   loaded once per load row (each load is a fresh process, so the answer is the same).
 5. Each cell's records go to the store the moment its last option is done.
 
-``isolate=True`` is the naive reference: a fresh interpreter for every single load,
-every option tried. The equivalence test and ``bench/`` compare the two.
+``engine="fresh"`` is the reference: a fresh interpreter for every single request.
+``shuffle=SEED`` runs saves and loads in another order: with isolated requests the
+records do not change (``bench/orders.py`` checks it on the whole grid).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import random
 import shutil
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,17 +39,16 @@ from .backends import Backend, Env
 from .catalog import SCENARIO_DIR, Scenario, harness_hash
 from .errors import EnvError
 from .grid import Row
+from .harness.protocol import ATOL, RTOL
 from .model import OPTIONS
 from .pairs import Pair
 from .store import Store, cache_key
-from .workers import HarnessProcess, Interrupted, WorkerDied
+from .workers import HARNESS_ARGV, Engine as EngineKind, Interrupted, RowSession
 
 log = logging.getLogger("keras_compat")
 
-READY_TIMEOUT = 600.0  # importing TF on a cold disk
 SAVE_TIMEOUT = 600.0  # one scenario: build, fit, predict, four saves
 LOAD_TIMEOUT = 60.0  # one load + call: the slowest real one measured 13.7 s (full grid); a hang is cut at 60 s
-TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}  # mirrors scenarios/harness.py
 
 
 @dataclass
@@ -71,11 +73,16 @@ class RunResult:
     records: list[dict]
     ran: int = 0
     cached: int = 0
-    loads: int = 0  # load requests actually sent to a worker
+    loads: int = 0  # load requests sent to a harness
     deduped: int = 0
-    worker_starts: int = 0
-    retried: int = 0  # loads tried again in a fresh worker after a crash or a timeout
+    processes: Counter = field(default_factory=Counter)  # harness processes started, requests by mode, ...
+    no_fork: dict = field(default_factory=dict)  # row -> why it ran a fresh interpreter per request
     timings: dict = field(default_factory=dict)
+
+    @property
+    def worker_starts(self) -> int:
+        """Harness processes started (each imports TensorFlow)."""
+        return self.processes["processes"]
 
 
 class Progress:
@@ -90,7 +97,7 @@ def _record(scenario: str, fmt: str, save_row: str, load_row: str, option: str, 
     base = {
         "scenario": scenario, "format": fmt, "save_row": save_row, "load_row": load_row, "option": option,
         "outcome": "ok", "stage": "compare", "written": None, "error": None, "max_abs_diff": None,
-        "tolerance": dict(TOLERANCE), "durations": {},
+        "tolerance": {"rtol": RTOL, "atol": ATOL}, "durations": {}, "mode": None,
     }
     base.update(fields)
     return base
@@ -106,6 +113,7 @@ class _Cell:
     lazy: bool
     records: dict = field(default_factory=dict)  # option -> record
     wanted: tuple = OPTIONS
+    claimed: bool = False  # taken by a row's own harness in phase 1 (its save row was done by then)
 
     def done(self) -> bool:
         if self.lazy:
@@ -129,8 +137,8 @@ class _Cell:
 class Engine:
     def __init__(self, *, backend: Backend, work: Path, scenarios: dict[str, Scenario], formats: list[str],
                  jobs: int = 2, progress: Progress | None = None, load_timeout: float = LOAD_TIMEOUT,
-                 save_timeout: float = SAVE_TIMEOUT, lazy: str = "cross", isolate: bool = False,
-                 use_cache: bool = True):
+                 save_timeout: float = SAVE_TIMEOUT, lazy: str = "cross", engine: EngineKind = "fork",
+                 shuffle: int | None = None, use_cache: bool = True, harness: tuple[str, ...] = HARNESS_ARGV):
         self.backend = backend
         self.work = work
         self.scenarios = scenarios
@@ -142,8 +150,12 @@ class Engine:
         self.load_timeout = load_timeout
         self.save_timeout = save_timeout
         self.lazy = lazy  # "cross": lazy on cross-env pairs only | "always" | "never"
-        self.isolate = isolate
+        self.engine = engine
+        self.shuffle = shuffle
         self.use_cache = use_cache
+        self.harness = harness
+        self._counts: Counter = Counter()
+        self._no_fork: dict[str, str] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self.stopping = threading.Event()  # set on Ctrl-C / SIGTERM: in-flight work is dropped, not recorded
@@ -199,47 +211,101 @@ class Engine:
         if not pending:
             result.timings["total_s"] = round(time.monotonic() - t0, 1)
             return result
+        rng = random.Random(self.shuffle) if self.shuffle is not None else None
+        if rng is not None:
+            rng.shuffle(pending)
 
-        # saves, per save row
+        # 1. per save row, one harness: its saves, the loads of its own artifacts (same-env cells), then
+        #    the loads of other rows' artifacts that are saved by then (rows run oldest first, so a row's
+        #    previous release usually is): each row pays TensorFlow's import and the warm-up once.
         t1 = time.monotonic()
         need: dict[str, set[str]] = {}
+        same: dict[str, list[_Cell]] = {}
+        cross: dict[str, list[_Cell]] = {}
         for cell in pending:
             need.setdefault(cell.save_row, set()).add(cell.scenario)
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            metas_list = list(pool.map(lambda sid: (sid, self._save(runs[sid].ready, sorted(need[sid]))), need))
-        metas = dict(metas_list)
-        result.timings["saves_s"] = round(time.monotonic() - t1, 1)
+            (same if cell.save_row == cell.load_row else cross).setdefault(cell.load_row, []).append(cell)
+        order = {sid: sorted(need[sid]) for sid in need}
+        if rng is not None:
+            for scenarios in order.values():
+                rng.shuffle(scenarios)
+        metas: dict[str, dict[str, dict]] = {}
 
-        # cells decided by the save side; the rest become load requests per load row
+        def row_task(sid: str) -> None:
+            env = runs[sid].ready
+            session = self._session(env, "row")
+            try:
+                metas[sid] = self._save(env, order[sid], session)
+                if not self.stopping.is_set():
+                    cells = [c for c in same.get(sid, []) if not self._decided_at_save(c, metas, result)]
+                    self._load_cells(session, cells, metas, result, rng)
+                if not self.stopping.is_set():
+                    ready = [c for c in cross.get(sid, []) if c.save_row in metas]
+                    for c in ready:
+                        c.claimed = True
+                    cells = [c for c in ready if not self._decided_at_save(c, metas, result)]
+                    self._load_cells(session, cells, metas, result, rng)
+            except Interrupted:
+                return  # the run is stopping: what was in flight is not an outcome
+            finally:
+                self._end_session(session)
+
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            list(pool.map(row_task, [r.id for r in involved if r.id in need]))  # grid order: oldest first
+        result.timings["rows_s"] = round(time.monotonic() - t1, 1)
+        if self.stopping.is_set():
+            return result
+
+        # 2. the loads of other rows' artifacts (cross-env cells), per load row
         t2 = time.monotonic()
         by_load: dict[str, list[_Cell]] = {}
         for cell in pending:
-            meta = metas[cell.save_row][cell.scenario]
-            fmeta = meta.get("formats", {}).get(cell.fmt)
-            if meta["outcome"] != "ok" or fmeta is None or fmeta["outcome"] != "ok":
-                if meta["outcome"] != "ok" or fmeta is None:
-                    outcome = {"ok": "build_error"}.get(meta["outcome"], meta["outcome"])
-                    fields = {"outcome": outcome, "stage": meta.get("stage", "build"), "error": meta.get("error"),
-                              "durations": dict(meta.get("stages", {}))}
-                else:
-                    fields = {"outcome": fmeta["outcome"], "stage": "save", "written": fmeta.get("written"),
-                              "error": fmeta.get("error"), "durations": {"save_s": fmeta.get("save_s")}}
-                for o in OPTIONS:
-                    cell.records[o] = _record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, o, **fields)
-                self._finish(cell, result)
-                continue
-            by_load.setdefault(cell.load_row, []).append(cell)
+            if cell.save_row != cell.load_row and not cell.claimed and not self._decided_at_save(cell, metas, result):
+                by_load.setdefault(cell.load_row, []).append(cell)
         # Longest first, and big load rows (the upgrade targets take every row's artifacts) split in
-        # chunks of their own worker, so the last minutes do not run on one core.
+        # chunks of their own harness, so the last minutes do not run on one core.
         total = sum(len(c) for c in by_load.values())
-        chunk = max(150, total // (self.jobs * 6) + 1)
+        chunk = max(300, total // (self.jobs * 3) + 1)
         tasks = [(lid, cells[i:i + chunk]) for lid, cells in by_load.items() for i in range(0, len(cells), chunk)]
         tasks.sort(key=lambda t: -len(t[1]))
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            list(pool.map(lambda t: self._load_row(runs[t[0]].ready, t[1], metas, result), tasks))
-        result.timings["loads_s"] = round(time.monotonic() - t2, 1)
+            list(pool.map(lambda t: self._load_row(runs[t[0]].ready, t[1], metas, result, rng), tasks))
+        result.timings["cross_s"] = round(time.monotonic() - t2, 1)
         result.timings["total_s"] = round(time.monotonic() - t0, 1)
+        result.processes = self._counts
+        result.no_fork = dict(self._no_fork)
         return result
+
+    def _decided_at_save(self, cell: _Cell, metas: dict[str, dict[str, dict]], result: RunResult) -> bool:
+        """Finish a cell whose artifact does not exist (build, save error, unsupported); True if so."""
+        meta = metas[cell.save_row][cell.scenario]
+        fmeta = meta.get("formats", {}).get(cell.fmt)
+        if meta["outcome"] == "ok" and fmeta is not None and fmeta["outcome"] == "ok":
+            return False
+        if meta["outcome"] != "ok" or fmeta is None:
+            outcome = {"ok": "build_error"}.get(meta["outcome"], meta["outcome"])
+            fields = {"outcome": outcome, "stage": meta.get("stage", "build"), "error": meta.get("error"),
+                      "durations": dict(meta.get("stages", {})), "mode": meta.get("mode")}
+        else:
+            fields = {"outcome": fmeta["outcome"], "stage": "save", "written": fmeta.get("written"),
+                      "error": fmeta.get("error"), "durations": {"save_s": fmeta.get("save_s")},
+                      "mode": meta.get("mode")}
+        for o in OPTIONS:
+            cell.records[o] = _record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, o, **fields)
+        self._finish(cell, result)
+        return True
+
+    def _session(self, env: Env, log_name: str) -> RowSession:
+        log_path = self.work / "logs" / f"{log_name}-{env.row_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        return RowSession(env, self.engine, scenario_dir=self.scenario_dir, log_path=log_path, harness=self.harness,
+                          stop=self.stopping, counts=self._counts, lock=self._lock)
+
+    def _end_session(self, session: RowSession) -> None:
+        session.close()
+        if session.fork_error:
+            with self._lock:
+                self._no_fork[session.env.row_id] = session.fork_error
 
     # -- envs -------------------------------------------------------------
     def _prepare(self, row: Row) -> RowRun:
@@ -259,7 +325,8 @@ class Engine:
         return self.artifact_root(env) / f"{sc}-{self.scenarios[sc].hash[:10]}"
 
     # -- saving -----------------------------------------------------------
-    def _save(self, env: Env, scenarios: list[str]) -> dict[str, dict]:
+    def _save(self, env: Env, scenarios: list[str], session: RowSession) -> dict[str, dict]:
+        """Each scenario's save in a child of the row's warmed-up harness; its meta dict per scenario."""
         root = self.artifact_root(env)
         metas: dict[str, dict] = {}
         pending = []
@@ -269,48 +336,33 @@ class Engine:
                 metas[sc] = meta
             else:
                 pending.append(sc)
+        if not pending:
+            return metas
         root.mkdir(parents=True, exist_ok=True)
         staging = root / "_staging"
         for sc in pending:  # older versions of a scenario about to be re-saved point at the same folder
             for stale in root.glob(f"{sc}-*"):
                 if stale.is_symlink():
                     stale.unlink()
-        while pending:
-            proc = HarnessProcess(env, ["save", "--out", str(staging), "--scenarios", ",".join(pending),
-                                        "--formats", ",".join(self.formats)], stderr_path=root / "save.log",
-                                  scenario_dir=self.scenario_dir, stop=self.stopping)
-            current = None
-            try:
-                proc.read(READY_TIMEOUT)
-                while pending:
-                    msg = proc.read(self.save_timeout)
-                    if msg.get("event") == "start":
-                        current = msg["scenario"]
-                    elif msg.get("event") == "saved":
-                        sc = msg["scenario"]
-                        metas[sc] = self._adopt(staging / sc, env, sc)
-                        pending.remove(sc)
-                        current = None
-                    elif msg.get("event") == "done":
-                        break
-                proc.close()
-            except Interrupted:
-                return metas
-            except WorkerDied as died:
-                failed = current or pending[0]
-                metas[failed] = {"outcome": died.kind, "stage": "build", "formats": {},
-                                 "error": {"type": "WorkerDied", "message": died.detail, "traceback": ""}}
-                pending.remove(failed)
-                log.warning("%s: save of %s: %s", env.row_id, failed, died.detail)
-                continue
-            for sc in pending:  # the process ended without saving these: never loop forever
-                metas[sc] = {"outcome": "crash", "stage": "build", "formats": {},
-                             "error": {"type": "WorkerDied", "message": "the save process ended early",
-                                       "traceback": ""}}
-            pending = []
+        try:
+            for sc in pending:
+                if self.stopping.is_set():
+                    break
+                request = {"id": next(self._ids), "kind": "save", "scenario": sc,
+                           "scenario_file": str(self.scenarios[sc].path), "out": str(staging / sc),
+                           "formats": list(self.formats), "timeout": self.save_timeout}
+                answer = session.ask(request, self.save_timeout, stage="build")
+                if answer["outcome"] in ("crash", "timeout"):
+                    log.warning("%s: save of %s: %s", env.row_id, sc, answer["error"]["message"])
+                    metas[sc] = {"outcome": answer["outcome"], "stage": "build", "formats": {},
+                                 "error": answer["error"], "mode": answer.get("mode")}
+                else:
+                    metas[sc] = self._adopt(staging / sc, env, sc, mode=answer.get("mode"))
+        except Interrupted:
+            return metas
         return metas
 
-    def _adopt(self, staged: Path, env: Env, sc: str) -> dict:
+    def _adopt(self, staged: Path, env: Env, sc: str, mode: str | None = None) -> dict:
         # The artifact stays where the harness wrote it: a saved model may hold absolute paths into
         # its folder (a hub.KerasLayer stores its module's path), so moving it would break the model.
         # The scenario-versioned name is a symlink to it.
@@ -321,7 +373,12 @@ class Engine:
             shutil.rmtree(final)
         final.symlink_to(staged.relative_to(final.parent) if staged.is_relative_to(final.parent) else staged)
         missing = {"type": "MissingMeta", "message": "meta.json missing", "traceback": ""}
-        return self._read_meta(final) or {"outcome": "crash", "stage": "save", "formats": {}, "error": missing}
+        meta = self._read_meta(final)
+        if meta is None:
+            return {"outcome": "crash", "stage": "save", "formats": {}, "error": missing, "mode": mode}
+        meta["mode"] = mode  # how the save was measured, kept with the artifact for later runs
+        (staged / "meta.json").write_text(json.dumps(meta, sort_keys=True, indent=1))
+        return meta
 
     @staticmethod
     def _read_meta(directory: Path) -> dict | None:
@@ -331,92 +388,55 @@ class Engine:
             return None
 
     # -- loading ----------------------------------------------------------
-    def _load_row(self, env: Env, cells: list[_Cell], metas: dict[str, dict[str, dict]], result: RunResult) -> None:
+    def _load_row(self, env: Env, cells: list[_Cell], metas: dict[str, dict[str, dict]], result: RunResult,
+                  rng: random.Random | None = None) -> None:
+        session = self._session(env, "load")
         try:
-            self._load_cells(env, cells, metas, result)
+            self._load_cells(session, cells, metas, result, rng)
         except Interrupted:
             return  # the run is stopping: what was in flight is not an outcome
+        finally:
+            self._end_session(session)
 
-    def _load_cells(self, env: Env, cells: list[_Cell], metas: dict[str, dict[str, dict]], result: RunResult) -> None:
-        queue: deque[tuple[_Cell, str]] = deque()
-        for cell in cells:
-            options = ("default",) if cell.lazy else OPTIONS
-            queue.extend((cell, o) for o in options)
-        answered: dict[tuple, dict] = {}  # identical artifact + option -> the worker's answer
-        # A load that kills or hangs its worker is tried once more in a fresh worker before it
-        # is recorded: state left behind by earlier loads in the same process can make a later
-        # load hang (measured: a failed tf-keras 2.16 .keras load in TF 2.15 makes the next
-        # custom_objects load loop forever), and a fresh process has no such state.
-        retried: set[tuple[int, str]] = set()
-        worker: HarnessProcess | None = None
-        log_path = self.work / "logs" / f"load-{env.row_id}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+    def _load_cells(self, session: RowSession, cells: list[_Cell], metas: dict[str, dict[str, dict]],
+                    result: RunResult, rng: random.Random | None) -> None:
+        entries = [(cell, o) for cell in cells for o in (("default",) if cell.lazy else OPTIONS)]
+        if rng is not None:
+            rng.shuffle(entries)
+        queue: deque[tuple[_Cell, str]] = deque(entries)
+        answered: dict[tuple, dict] = {}  # identical artifact + option -> the answer (each load is isolated)
+        savers = {r.row.id: r.env for r in result.rows if r.env is not None}
         while queue:
             if self.stopping.is_set():
                 break
             cell, option = queue.popleft()
             meta = metas[cell.save_row][cell.scenario]
             fmeta = meta["formats"][cell.fmt]
-            saver = next(r.ready for r in result.rows if r.row.id == cell.save_row)
-            art = self.artifact_dir(saver, cell.scenario)
+            art = self.artifact_dir(savers[cell.save_row], cell.scenario)  # type: ignore[arg-type]
             dedupe = (fmeta.get("sha256"), meta.get("ref_sha256"), cell.scenario, cell.fmt, option)
             answer = answered.get(dedupe) if fmeta.get("sha256") and meta.get("ref_sha256") else None
             if answer is not None:
                 with self._lock:
                     result.deduped += 1
             else:
-                if worker is None:
-                    worker = HarnessProcess(env, ["load"], stderr_path=log_path, stdin=True,
-                                            scenario_dir=self.scenario_dir, stop=self.stopping)
-                    with self._lock:
-                        result.worker_starts += 1
-                    try:
-                        worker.read(READY_TIMEOUT)
-                    except WorkerDied as died:
-                        worker = None
-                        answer = {"outcome": died.kind, "stage": "load", "durations": {},
-                                  "error": {"type": "WorkerDied", "traceback": "",
-                                            "message": f"the load worker did not start: {died.detail}"}}
-                if answer is None:
-                    request = {"id": next(self._ids), "scenario": cell.scenario, "format": cell.fmt,
-                               "option": option, "artifact_dir": str(art),
-                               "scenario_file": str(self.scenarios[cell.scenario].path)}
-                    with self._lock:
-                        result.loads += 1
-                    try:
-                        worker.send(request)  # type: ignore[union-attr]
-                        while True:
-                            msg = worker.read(self.load_timeout)  # type: ignore[union-attr]
-                            if msg.get("event") == "record" and msg.get("id") == request["id"]:
-                                break
-                        answer = {k: msg.get(k) for k in ("outcome", "stage", "error", "max_abs_diff", "durations")}
-                        answered[dedupe] = answer
-                    except WorkerDied as died:
-                        worker.kill()  # type: ignore[union-attr]
-                        worker = None
-                        if (id(cell), option) not in retried and not self.stopping.is_set():
-                            retried.add((id(cell), option))
-                            with self._lock:
-                                result.retried += 1
-                            queue.appendleft((cell, option))
-                            continue
-                        answer = {"outcome": died.kind, "stage": "load", "durations": {},
-                                  "error": {"type": "WorkerDied", "message": died.detail, "traceback": ""}}
-                    if self.isolate and worker is not None:
-                        worker.close()
-                        worker = None
+                request = {"id": next(self._ids), "kind": "load", "scenario": cell.scenario, "format": cell.fmt,
+                           "option": option, "artifact_dir": str(art), "timeout": self.load_timeout,
+                           "scenario_file": str(self.scenarios[cell.scenario].path)}
+                with self._lock:
+                    result.loads += 1
+                answer = session.ask(request, self.load_timeout)
+                answered[dedupe] = answer
             durations = dict(answer.get("durations") or {})
             durations["save_s"] = fmeta.get("save_s")
             cell.records[option] = _record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, option,
                                            outcome=answer["outcome"], stage=answer["stage"], error=answer.get("error"),
                                            max_abs_diff=answer.get("max_abs_diff"), written=fmeta.get("written"),
-                                           durations=durations)
+                                           durations=durations, mode=answer.get("mode"),
+                                           tolerance=answer.get("tolerance") or {"rtol": RTOL, "atol": ATOL})
             if cell.lazy and (following := cell.next_option()) is not None:
                 queue.append((cell, following))
             if cell.done():
                 self._finish(cell, result)
-        if worker is not None:
-            worker.close()
 
     def _finish(self, cell: _Cell, result: RunResult) -> None:
         recs = [cell.records[o] for o in OPTIONS if o in cell.records]

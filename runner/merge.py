@@ -67,6 +67,8 @@ def merge_results(parts: list[dict]) -> dict:
             "started": first["started"], "finished": max(r["finished"] for r in runs),
             "wall_s": round(max(r["wall_s"] for r in runs), 1), "host": first["host"], "pairs": first["pairs"],
             "selection": first["selection"], "command": f"python -m runner merge ({len(parts)} shard(s))",
+            "engine": {"name": first["engine"]["name"], "shuffle": first["engine"]["shuffle"],
+                       "no_fork": dict(sorted({k: v for r in runs for k, v in r["engine"]["no_fork"].items()}.items()))},
         },
         "rows": sorted(rows.values(), key=lambda r: (grid_order.get(r["id"], 999), r["id"])),
         "scenarios": [scenarios[s] for s in sorted(scenarios)],

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 Flavour = Literal["keras2", "tf_keras", "keras3"]
 FLAVOURS: tuple[Flavour, ...] = get_args(Flavour)
 
-# What a user's save call means; see scenarios/harness.py for the exact calls.
+# What a user's save call means; see runner/harness/saving.py for the exact calls.
 Format = Literal["h5", "keras", "savedmodel", "weights"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 
@@ -21,6 +21,10 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 # classes globally (keras.utils.get_custom_objects) instead of passing them.
 Option = Literal["default", "custom_objects", "registered", "safe_mode_off", "compile_off"]
 OPTIONS: tuple[Option, ...] = get_args(Option)
+
+# How a record was measured (runner/harness/protocol.py MODES; tests/test_protocol.py keeps them equal).
+Mode = Literal["fork", "fresh", "shared", "parent"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 Stage = Literal["env", "build", "fit", "predict", "save", "load", "call", "compare"]
 STAGES: tuple[Stage, ...] = get_args(Stage)

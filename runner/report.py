@@ -38,6 +38,7 @@ from runner.claims import VERDICT_LABELS, Claim, ClaimResult, evaluate, load_cla
 from runner.diff import KIND_TITLES, KINDS, WORKING, ChangeKind, diff_results
 from runner.errors import ResultsError
 from runner.history import HISTORY_NAME, load_history, pass_rate, summarize
+from runner.harness import protocol
 from runner.model import FLAVOURS, OUTCOMES, STAGES, STATUS_LABELS, STATUSES, WRITTEN, Format, Status, Written
 from runner.results_schema import validate
 
@@ -96,6 +97,7 @@ GROUP_CELLS_LISTED = 12
 _QUIET: frozenset[str] = frozenset({"pass"})
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
+_MISMATCH_SIZE = re.compile(r"(max \|loaded - original\| = )[-+0-9.einfa]+")
 _COUNTER = re.compile(r"(?<=_)\d+\b")  # lambda_3, dense_12: Keras's per-session layer counters
 
 
@@ -103,9 +105,13 @@ def error_signature(error_type: str, message: str) -> tuple[str, str]:
     """The key failures are grouped by: exception type + normalised message.
 
     Normalising drops what differs between otherwise identical failures: memory
-    addresses, Keras's auto-numbered layer names and whitespace.
+    addresses, Keras's auto-numbered layer names, whitespace, and the size of a
+    wrong answer (``max |loaded - original| = 0.17``): a wrong output is the same
+    failure whatever the difference (the number stays in the record).
     """
     text = _ADDRESS.sub("0x…", message)
+    if error_type == "OutputMismatch":
+        text = _MISMATCH_SIZE.sub(r"\1<diff>", text)
     text = _COUNTER.sub("N", text)
     return error_type, " ".join(text.split())
 
@@ -925,12 +931,11 @@ def _shortcuts(columns: list[dict[str, Any]], savers: set[str]) -> list[dict[str
 
 
 # The page shows a traceback's last lines; results.json keeps what the harness captured.
-TRACEBACK_LINES = 12
 
 
 def _tail(traceback: str) -> str:
     lines = traceback.rstrip("\n").split("\n")
-    return "\n".join(lines[-TRACEBACK_LINES:])
+    return "\n".join(lines[-protocol.TRACEBACK_LINES:])
 
 
 def _seconds(value: float | None) -> float | None:

@@ -17,8 +17,9 @@ from .model import FORMATS, OPTIONS
 from .status import derive
 from .workers import tidy_message
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1: errors inline (runs before the error table); read for diffs against old runs
+SCHEMA_VERSION = 3
+# 1: errors inline (runs before the error table); 2: no record mode, no run engine. Read for diffs against old runs.
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _tidy(record: dict) -> dict:
@@ -67,7 +68,8 @@ def cells_from(records: list[dict], scenarios: dict[str, Scenario]) -> list[dict
 
 
 def build_results(run: RunResult, scenarios: dict[str, Scenario], formats: list[str], *, started: str,
-                  wall_s: float, pairs: str, selection: dict, command: str) -> dict:
+                  wall_s: float, pairs: str, selection: dict, command: str, engine: str = "fork",
+                  shuffle: int | None = None) -> dict:
     records = [_tidy(r) for r in run.records]
     order = {sc: i for i, sc in enumerate(scenarios)}
     records.sort(key=lambda r: (order.get(r["scenario"], 99), FORMATS.index(r["format"]), r["save_row"], r["load_row"],
@@ -76,7 +78,8 @@ def build_results(run: RunResult, scenarios: dict[str, Scenario], formats: list[
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "keras-compat", "version": __version__},
         "run": {"started": started, "finished": utc_now(), "wall_s": round(wall_s, 1), "host": host(), "pairs": pairs,
-                "selection": selection, "command": command},
+                "selection": selection, "command": command,
+                "engine": {"name": engine, "shuffle": shuffle, "no_fork": dict(sorted(run.no_fork.items()))}},
         "rows": [row_entry(r) for r in run.rows],
         "scenarios": [scenario_entry(s) for s in scenarios.values()],
         "formats": [f for f in FORMATS if f in formats],
@@ -157,7 +160,14 @@ def read_json(path: Path) -> dict:
         raise ResultsError(f"{path}: schema_version {version!r}; this keras-compat reads "
                            f"{', '.join(map(str, READABLE_VERSIONS))} (upgrade keras-compat, or re-run)")
     data = unpack(data)
-    data["schema_version"] = SCHEMA_VERSION  # v1 is v2 with the errors inline: the same in memory
+    if version < 3:  # the same in memory, but for what older runs did not record
+        for rec in data.get("records") or []:
+            if isinstance(rec, dict):
+                rec.setdefault("mode", None)
+        run = data.get("run")
+        if isinstance(run, dict):
+            run.setdefault("engine", {"name": "shared", "shuffle": None, "no_fork": {}})
+    data["schema_version"] = SCHEMA_VERSION
     return data
 
 

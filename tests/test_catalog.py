@@ -1,4 +1,4 @@
-"""The scenario catalog: ids fixed by the issue, each citing an article, read without executing it."""
+"""The scenario catalog: ids fixed by the issues, each citing an article, read without executing it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ IDS = {
     "lambda_simple", "lambda_tf_op", "lambda_closure_scalar", "lambda_closure_rebound", "lambda_closure_object",
     "lambda_named_function", "lambda_numpy", "lambda_numpy_mixed", "lambda_eval", "lambda_unpicklable_closure",
     "hub_in_lambda", "hub_direct", "subclass_with_config", "subclass_without_config", "custom_activation_layer",
-    "stateful_layer", "estimator_conversion",
+    "stateful_layer", "estimator_conversion", "lambda_after_other_model",
 }
 
 

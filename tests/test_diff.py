@@ -117,3 +117,14 @@ def test_cli_badges(new: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "r.json").write_text(json.dumps(new), encoding="utf-8")
     assert report_cli.main(["badges", "--results", str(tmp_path / "r.json"), "--out", str(tmp_path / "b")]) == 0
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["last-run.svg", "pass-rate.svg"]
+
+
+def test_the_size_of_a_wrong_answer_is_not_a_changed_error() -> None:
+    """Two runs of the same wrong output differ only in the number: not a change (the number stays in the record)."""
+    def wrong(diff: str, rtol: str = "1e-05") -> dict[str, Any]:
+        return {"status": "wrong_output", "error": {"type": "OutputMismatch", "traceback": "",
+                                                     "message": f"max |loaded - original| = {diff} (rtol={rtol}, atol=1e-06)"}}
+    assert classify(wrong("0.0440212"), wrong("0.176451")) is None
+    assert classify(wrong("0.0440212"), wrong("nan")) is None
+    # a changed tolerance is a real change
+    assert classify(wrong("0.0440212"), wrong("0.0440212", rtol="0.01")) == "changed_error"

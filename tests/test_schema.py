@@ -63,7 +63,8 @@ def test_every_object_closes_its_properties() -> None:
     assert open_objects == []
     # The only objects allowed extra keys are maps, and their values are typed.
     maps = [where for where, node in _schemas(schema) if isinstance(node.get("additionalProperties"), dict)]
-    assert sorted(maps) == ["#/$defs/lock/properties/packages", "#/$defs/row/properties/env_vars"]
+    assert sorted(maps) == ["#/$defs/lock/properties/packages", "#/$defs/row/properties/env_vars",
+                            "#/properties/run/properties/engine/properties/no_fork"]
 
 
 @pytest.mark.parametrize(
@@ -84,11 +85,18 @@ def test_enums_match_runner_model(definition: str, vocabulary: tuple[str, ...]) 
     assert tuple(v for v in enum if v is not None) == vocabulary
 
 
-def test_schema_version_is_const_2() -> None:
+def test_schema_version_is_const_3() -> None:
     assert load_schema()["properties"]["schema_version"] == {
         "description": load_schema()["properties"]["schema_version"]["description"],
-        "const": 2,
+        "const": 3,
     }
+
+
+def test_record_modes_are_the_vocabulary() -> None:
+    from runner.model import MODES
+
+    enum = load_schema()["$defs"]["record"]["properties"]["mode"]["enum"]
+    assert enum == [*MODES, None]
 
 
 def test_the_file_form_stores_each_error_once_and_reads_back_the_same(results: dict[str, Any], tmp_path: Path) -> None:
@@ -196,7 +204,9 @@ def _env_error_row(doc: dict[str, Any]) -> int:
         pytest.param(_set(["cells", 0, "written"], "tarball"), "$.cells[0].written", id="bad-written"),
         pytest.param(_set(["rows", 0, "flavour"], "keras1"), "$.rows[0].flavour", id="bad-flavour"),
         pytest.param(_set(["run", "pairs"], "some"), "$.run.pairs", id="bad-pairs"),
-        pytest.param(_set(["schema_version"], 3), "$.schema_version", id="schema-version-3"),
+        pytest.param(_set(["schema_version"], 4), "$.schema_version", id="schema-version-4"),
+        pytest.param(_set(["records", 0, "mode"], "forked"), "$.records[0].mode", id="unknown-mode"),
+        pytest.param(_delete(["run", "engine"]), "$.run", id="missing-engine"),
         pytest.param(_delete(["cells", 0, "fix"]), "$.cells[0]", id="missing-fix"),
         pytest.param(
             _set(["records", 0, "error"], {"type": "X", "message": "m"}),

@@ -1,0 +1,154 @@
+"""What saving and loading share: the env's Keras, error records, seeds, path roots."""
+
+import inspect
+import os
+import random
+import sys
+import traceback
+
+from . import protocol
+
+_ROOTS = []  # (prefix, placeholder), longest first: machine paths removed from messages
+
+
+def add_root(path, placeholder):
+    global _ROOTS
+    _ROOTS = protocol.add_root(_ROOTS, path, placeholder)
+
+
+def clean(text):
+    return protocol.clean(text, _ROOTS)
+
+
+def error_info(exc):
+    message = clean(str(exc)).strip()
+    if len(message) > protocol.MAX_MESSAGE:
+        message = message[: protocol.MAX_MESSAGE - 1] + "…"
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    tail = "".join(lines).rstrip("\n").split("\n")[-protocol.TRACEBACK_LINES:]
+    return {"type": type(exc).__name__, "message": message, "traceback": clean("\n".join(tail))}
+
+
+class Unsupported(Exception):
+    """This env has no such feature (an API, a format); not a failure of the model."""
+
+
+def unsupported(message):
+    return {"type": "Unsupported", "message": message, "traceback": ""}
+
+
+def keras_module():
+    """The Keras a user of this env gets: ``keras`` 3, else ``tf.keras``."""
+    import tensorflow as tf
+
+    if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        try:
+            import keras
+
+            if str(getattr(keras, "__version__", "0")).startswith("3"):
+                return keras
+        except ImportError:
+            pass
+    return tf.keras
+
+
+def is_keras3(keras):
+    return str(getattr(keras, "__version__", "2")).startswith("3")
+
+
+def backend_name(keras):
+    """``tensorflow``, ``jax`` or ``torch``: where Keras computes."""
+    if is_keras3(keras):
+        return str(keras.backend.backend())
+    return "tensorflow"
+
+
+def env_facts(keras):
+    import numpy as np
+    import tensorflow as tf
+
+    return {
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "tf": tf.__version__,
+        "keras": str(getattr(keras, "__version__", tf.__version__)),
+        "keras3": is_keras3(keras),
+        "backend": backend_name(keras),
+        "numpy": np.__version__,
+    }
+
+
+def die_with_parent():
+    """Ask Linux to kill this process when its parent dies (an orchestrator killed with
+    SIGKILL, a harness whose child this is): no orphan goes on writing artifacts."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # it died before the call took effect
+            os._exit(1)
+    except (OSError, AttributeError, ImportError):  # not Linux: the parent closes stdin instead
+        pass
+
+
+def one_compute_thread():
+    """Element-wise and linear-algebra kernels run in the calling thread, in every mode.
+
+    TensorFlow's CPU devices share one process-wide intra-op thread pool (created with
+    the first eager context, kept across contexts): a forked child has none of its
+    threads, so a kernel that splits its work over them waits forever (measured: a
+    sigmoid in ``predict`` hangs in a child of TF 2.15). With one intra-op thread Eigen
+    runs every kernel inline. Torch gets the same. Applied in every mode, so that the
+    fork engine and its fresh reference compute the same way; the scenarios' models are
+    tiny, so nothing is lost.
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # the context exists already: too late in this process
+        pass
+    if os.environ.get("KERAS_BACKEND") == "torch":
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+
+
+def kwargs_supported(func):
+    try:
+        return set(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def seed(keras, value=0):
+    """The same weights for the same scenario in the same env, in every run."""
+    import numpy as np
+    import tensorflow as tf
+
+    random.seed(value)
+    np.random.seed(value)
+    tf.random.set_seed(value)
+    utils = getattr(keras, "utils", None)
+    if utils is not None and hasattr(utils, "set_random_seed"):
+        utils.set_random_seed(value)  # Keras >= 2.7 and 3: Python, numpy and the backend's seed
+
+
+def clear_session(keras):
+    """Reset Keras' global state (graph, layer-name counters).
+
+    Keras >= 3.3 also runs a full ``gc.collect()`` in ``clear_session()`` unless
+    ``free_memory=False``, which costs far more than the reset itself.
+    """
+    try:
+        if "free_memory" in kwargs_supported(keras.backend.clear_session):
+            keras.backend.clear_session(free_memory=False)
+        else:
+            keras.backend.clear_session()
+    except Exception:  # noqa: BLE001
+        pass

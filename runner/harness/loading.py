@@ -1,0 +1,148 @@
+"""The loading side: the serve cell, one load with one option, one call, one comparison.
+
+Each load runs in a process of its own (a forked child, or a fresh interpreter), so
+nothing a load leaves behind (custom objects leaked into a Keras module, registered
+classes, a half-built graph) reaches another load.
+"""
+
+import os
+import time
+
+from . import common, scenario
+from .protocol import ATOL, OPTIONS, RTOL, artifact_name
+
+
+def _outputs_of(value):
+    import numpy as np
+
+    if isinstance(value, dict):
+        value = [value[k] for k in sorted(value)]
+        value = value[0] if len(value) == 1 else value
+    if isinstance(value, (list, tuple)):
+        value = value[0]
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    return np.asarray(value)
+
+
+def not_applicable(fmt, option, declares, keras3, load_model_params):
+    """Why ``option`` does not apply to this artifact in this env, or None.
+
+    Decided without running anything (``declares`` comes from the serve cell's syntax
+    tree), so the warmed-up parent answers these itself.
+    """
+    if option not in OPTIONS:
+        raise ValueError("unknown load option %r (known: %s)" % (option, ", ".join(OPTIONS)))
+    if option == "custom_objects" and not declares["custom_objects"]:
+        return "the loading side declares no custom_objects"
+    if option == "registered" and not declares["register"]:
+        return "the loading side registers no classes"
+    if option == "safe_mode_off" and "safe_mode" not in load_model_params:
+        return "load_model has no safe_mode in this Keras"
+    estimator = declares["estimator"]
+    via_tfsm = fmt == "savedmodel" and (keras3 or estimator)
+    if (fmt == "weights" or via_tfsm) and option != "default":
+        why = "weights are loaded into a model rebuilt from code" if fmt == "weights" else \
+            "SavedModels load through %s" % ("keras.layers.TFSMLayer" if keras3 and not estimator
+                                             else "tf.saved_model.load")
+        return "%s: no %s option" % (why, option)
+    return None
+
+
+def _load_kwargs(option, serve, load_model_params):
+    """``load_model`` keyword arguments for one option; Unsupported when it does not apply."""
+    if option == "custom_objects":
+        custom = dict(getattr(serve, "CUSTOM_OBJECTS", {}) or {})
+        if not custom:
+            raise common.Unsupported("the loading side declares no custom_objects")
+        return {"custom_objects": custom}
+    if option == "registered":
+        if not hasattr(serve, "register"):
+            raise common.Unsupported("the loading side registers no classes")
+        serve.register()
+        return {}
+    if option == "safe_mode_off":
+        if "safe_mode" not in load_model_params:
+            raise common.Unsupported("load_model has no safe_mode in this Keras")
+        return {"safe_mode": False}
+    if option == "compile_off":
+        return {"compile": False}
+    return {}
+
+
+def loader(fmt, serve, target, kwargs, keras, x):
+    """Load the artifact the way a user of this env would; returns a function that calls it."""
+    import tensorflow as tf
+
+    from .saving import predict
+
+    estimator = getattr(serve, "ESTIMATOR", False)
+    if fmt == "weights":
+        model = serve.build()
+        model.load_weights(target)
+        return lambda: predict(model, x)
+    if estimator and fmt == "savedmodel":
+        loaded = tf.saved_model.load(target)
+        fn = loaded.signatures["serving_default"]
+        name = sorted(fn.structured_input_signature[1].keys())[0]
+        return lambda: _outputs_of(fn(**{name: tf.constant(x)}))
+    if fmt == "savedmodel" and common.is_keras3(keras):
+        try:
+            layer = keras.layers.TFSMLayer(target, call_endpoint="serve")  # what model.export() writes
+        except ValueError as exc:
+            # A Keras 2 SavedModel has only "serving_default"; the error says to select another endpoint.
+            if "endpoint" not in str(exc):
+                raise
+            layer = keras.layers.TFSMLayer(target, call_endpoint="serving_default")
+        return lambda: _outputs_of(layer(tf.constant(x)))
+    model = keras.models.load_model(target, **kwargs)
+    return lambda: predict(model, x)
+
+
+def load_request(req, keras, load_model_params):
+    """Load one artifact with one option in this process; returns a record dict."""
+    import numpy as np
+
+    record = {"outcome": "ok", "stage": "load", "error": None, "max_abs_diff": None, "durations": {},
+              "tolerance": {"rtol": RTOL, "atol": ATOL}}
+    fmt, option = req["format"], req["option"]
+    art_dir = req["artifact_dir"]
+    common.add_root(os.path.dirname(os.path.dirname(art_dir)), "<artifacts>")
+    target = os.path.join(art_dir, artifact_name(fmt))
+    ref = np.load(os.path.join(art_dir, "ref.npz"))
+    x, y_ref = ref["x"], ref["y"]
+
+    start = time.time()
+    try:
+        serve = scenario.run_side(req["scenario_file"], "serve", art_dir)
+        call = loader(fmt, serve, target, _load_kwargs(option, serve, load_model_params), keras, x)
+    except common.Unsupported as exc:
+        record.update(outcome="unsupported", error=common.unsupported(str(exc)))
+        return record
+    except Exception as exc:  # noqa: BLE001 - the serve cell or the load failed: this cell's finding
+        record.update(outcome="load_error", error=common.error_info(exc))
+        return record
+    finally:
+        record["durations"]["load_s"] = round(time.time() - start, 3)
+    record["stage"] = "call"
+    start = time.time()
+    try:
+        y = np.asarray(call())
+    except Exception as exc:  # noqa: BLE001
+        record.update(outcome="call_error", error=common.error_info(exc))
+        return record
+    finally:
+        record["durations"]["call_s"] = round(time.time() - start, 3)
+    record["stage"] = "compare"
+    if y.shape != y_ref.shape:
+        record.update(outcome="wrong_output", error={
+            "type": "ShapeMismatch", "traceback": "",
+            "message": "output shape %s, expected %s" % (list(y.shape), list(y_ref.shape))})
+        return record
+    diff = float(np.max(np.abs(y.astype("float64") - y_ref.astype("float64")))) if y.size else 0.0
+    record["max_abs_diff"] = diff
+    if not np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):
+        record.update(outcome="wrong_output", error={
+            "type": "OutputMismatch", "traceback": "",
+            "message": "max |loaded - original| = %.6g (rtol=%g, atol=%g)" % (diff, RTOL, ATOL)})
+    return record
