@@ -1,6 +1,6 @@
 """Benchmark: the three engines on the same cells, side by side, in one run.
 
-    python bench/bench.py                      # sample: 2 rows, every scenario and format, same + targets pairs
+    python bench/bench.py                      # sample: 2 rows, 4 scenarios, h5 + keras, same + targets pairs
     python bench/bench.py --scenarios 'lambda_*' --rows tf2.15-k2-py3.11,tf2.21-k3.15-py3.11
     python bench/bench.py --full               # also time the fork engine alone, cold, on the whole default grid
 
@@ -69,8 +69,9 @@ def engine_line(name: str, wall: float, res) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", default=DEFAULT_ROWS)
-    ap.add_argument("--scenarios", default="*")
-    ap.add_argument("--formats", default="*")
+    ap.add_argument("--scenarios", default="lambda_closure_scalar,lambda_closure_rebound,subclass_with_config,hub_direct",
+                    help="the fresh engine starts TensorFlow per request: keep the sample small")
+    ap.add_argument("--formats", default="h5,keras")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--full", action="store_true", help="also time the engine on the whole default grid (cold cache)")
     ap.add_argument("--engines", default="fork,shared,fresh", help="which engines to compare (comma-separated)")

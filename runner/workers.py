@@ -31,6 +31,8 @@ from typing import Literal, get_args
 
 from .backends import Env
 from .catalog import REPO, SCENARIO_DIR
+from .harness.loading import not_applicable
+from .harness.scenario import serve_declares
 
 log = logging.getLogger("keras_compat")
 
@@ -192,6 +194,7 @@ class RowSession:
         self._lock = lock or threading.Lock()
         self.proc: HarnessProcess | None = None
         self.fork_error: str | None = None  # why this row fell back to a fresh interpreter per request
+        self.ready: dict | None = None  # the first harness's ready event: the env's facts
 
     def _count(self, key: str, n: float = 1) -> None:
         with self._lock:
@@ -209,6 +212,7 @@ class RowSession:
             raise
         finally:
             self._count("start_s", time.monotonic() - started)  # import, warm-up and fork check
+        self.ready = self.ready or ready
         return proc, ready
 
     def ask(self, request: dict, timeout: float, stage: str = "load") -> dict:
@@ -252,7 +256,24 @@ class RowSession:
         self._count(answer.get("mode", "fork"))
         return answer
 
+    def _not_applicable(self, request: dict) -> dict | None:
+        """The harness's own answer for an option that does not apply, once the env's facts are known:
+        a fresh interpreter is not started to say that nothing runs (the same rule, runner/harness/loading.py)."""
+        if request.get("kind") != "load" or self.ready is None or "load_model_params" not in self.ready:
+            return None
+        declares = serve_declares(request["scenario_file"])
+        why = not_applicable(request["format"], request["option"], declares, bool(self.ready["facts"]["keras3"]),
+                             set(self.ready["load_model_params"]))
+        if why is None:
+            return None
+        return {"outcome": "unsupported", "stage": "load", "max_abs_diff": None, "durations": {}, "mode": "parent",
+                "error": {"type": "Unsupported", "message": why, "traceback": ""}}
+
     def _fresh(self, request: dict, timeout: float, stage: str) -> dict:
+        decided = self._not_applicable(request)
+        if decided is not None:
+            self._count("parent")
+            return decided
         try:
             proc, _ = self._start("fresh")
         except WorkerDied as gone:

@@ -5,7 +5,7 @@ one warmed-up harness per row forking a child per save and per load. The sample
 covers every row kind (the oldest Keras 2, a mid Keras 2 on another Python, tf-keras,
 Keras 3 on TensorFlow, and the JAX and PyTorch rows loading Keras 3's files) with the
 scenarios whose answer depends on process state when loads share an interpreter: a
-Lambda global (closure scalar, rebound, named function), custom_objects leaked into
+Lambda global (closure scalar, rebound), custom_objects leaked into
 the Keras module by TF 2.0-2.2 (a second model loaded after another one), a global
 registry (registered classes), a hub layer and a custom activation.
 
@@ -30,8 +30,8 @@ from runner.workers import RowSession
 
 pytestmark = pytest.mark.integration
 
-SCENARIOS = ["lambda_closure_scalar", "lambda_closure_rebound", "lambda_named_function", "lambda_after_other_model",
-             "subclass_with_config", "hub_direct", "custom_activation_layer"]
+SCENARIOS = ["lambda_closure_scalar", "lambda_closure_rebound", "lambda_after_other_model", "subclass_with_config",
+             "hub_direct", "custom_activation_layer"]
 FORMATS = ["h5", "keras"]
 KINDS = {  # row kind -> (flavour, TF minor, Python minor or None, load-only backend or None)
     "oldest_keras2": ("keras2", "2.0", None, None),
@@ -110,7 +110,9 @@ def test_every_row_kind_ran_and_forked(runs: dict) -> None:
 
 def test_fork_records_equal_fresh_records_in_both_orders(runs: dict) -> None:
     fresh = {_key(r): r for r in runs["fresh"].records}
-    assert {r["mode"] for r in runs["fresh"].records} <= {"fresh", "parent"}
+    # loads ran in fresh interpreters (records decided at save time carry order1's fork saves)
+    assert {r["mode"] for r in runs["fresh"].records if r["stage"] in ("load", "call", "compare")} <= {
+        "fresh", "parent"}
     for name in ("order1", "order2"):
         records = runs[name].records
         assert {_key(r) for r in records} == set(fresh), name  # same lazy chains: same options tried

@@ -261,7 +261,7 @@ def serve(args):
     formats = list(protocol.FORMATS)
     scratch = tempfile.mkdtemp(prefix="kc-harness-")
     ready = {"event": protocol.EVENT_READY, "facts": facts, "mode": args.mode, "fork": False, "fork_error": None,
-             "warmup": {}, "import_s": round(time.time() - started, 3)}
+             "warmup": {}, "import_s": round(time.time() - started, 3), "load_model_params": sorted(params)}
     try:
         if args.mode == "fork":
             if computes_in_parent(facts):
