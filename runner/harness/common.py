@@ -119,6 +119,19 @@ def one_compute_thread():
             pass
 
 
+def import_scenario_libraries():
+    """Import once what the scenarios' own imports pull in beyond TensorFlow (in every mode).
+
+    ``tensorflow_hub`` 0.16 imports tf-keras: ~1.5 s per process, which a forked child
+    would otherwise pay on every hub load. Importing it is what a service that serves hub
+    models does at start; it registers nothing in the Keras that loads the model.
+    """
+    try:
+        import tensorflow_hub  # noqa: F401
+    except Exception:  # noqa: BLE001 - not installed, or broken in this env: the scenario's own import reports it
+        pass
+
+
 def kwargs_supported(func):
     try:
         return set(inspect.signature(func).parameters)

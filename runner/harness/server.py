@@ -14,6 +14,7 @@ for one request per process (rows that cannot fork), ``shared`` for every reques
 in turn (benchmarks only: loads then see each other's state).
 """
 
+import gc
 import io
 import itertools
 import json
@@ -255,6 +256,7 @@ def serve(args):
 
     common.one_compute_thread()
     keras = common.keras_module()
+    common.import_scenario_libraries()
     params = common.kwargs_supported(keras.models.load_model)
     facts = common.env_facts(keras)
     keras3 = facts["keras3"]
@@ -267,6 +269,11 @@ def serve(args):
             if computes_in_parent(facts):
                 ready["warmup"] = warm_cycle(keras, tempfile.mkdtemp(dir=scratch), formats, params)
                 common.clear_session(keras)
+            # Everything the parent holds now is frozen out of the cyclic collector: a child's collections
+            # then neither touch (and copy) the parent's pages nor destroy the parent's TensorFlow
+            # functions, whose destructors would act on the child's new context.
+            gc.collect()
+            gc.freeze()
             probe_dir = tempfile.mkdtemp(dir=scratch)
             probe = in_child(lambda: {"outcome": "ok", "steps": warm_cycle(keras, probe_dir, ["h5"], params)},
                              args.probe_timeout, scratch, keras)
