@@ -93,6 +93,10 @@ class HarnessProcess:
         argv = env.python_argv() + ["-u", *harness, *args]
         process_env = env.process_env()
         process_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), process_env.get("PYTHONPATH")) if p)
+        # Bytecode is cached in the env: uv installs without it, and a forked child that imports a module its
+        # parent did not (Keras 3's ops under a hub layer, in a tf-keras row) compiled it from source on every
+        # request (py-spy: 36% of a tf-keras row's load time).
+        process_env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.proc = subprocess.Popen(
             argv, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
             text=True, bufsize=1,
