@@ -97,3 +97,23 @@ def test_a_half_written_artifact_is_a_recorded_load_error(fault_dir: Path, tmp_p
     default = next(r for r in run.records if r["option"] == "default")
     assert default["outcome"] == "load_error"
     assert default["error"]["type"] in ("OSError", "ValueError")
+
+
+def test_a_load_cannot_change_the_artifacts_of_the_loads_after_it(tmp_path: Path) -> None:
+    """Keras 3.4's load_model("d/model.keras") extracts its weights to d/model.weights.h5 and deletes that
+    file afterwards: the weights artifact saved beside it. Each load works on a private copy, so the weights
+    loads give the same answer whether or not .keras loads of the same folder ran before them."""
+    row = next(r for r in load_grid().rows if r.flavour == "keras3" and r.keras.startswith("3.4."))
+    scenarios = {k: v for k, v in load_catalog().items() if k == "lambda_simple"}
+    both = Engine(backend=UvBackend(), work=tmp_path / "both", scenarios=scenarios, formats=["keras", "weights"],
+                  jobs=1, lazy="never").run([row])
+    alone = Engine(backend=UvBackend(), work=tmp_path / "alone", scenarios=scenarios, formats=["weights"],
+                   jobs=1, lazy="never").run([row])
+
+    def weights(run) -> list[tuple]:
+        return [(r["option"], r["outcome"], (r["error"] or {}).get("type")) for r in run.records
+                if r["format"] == "weights"]
+
+    assert any(r["format"] == "keras" and r["outcome"] != "unsupported" for r in both.records)  # .keras loads ran
+    assert weights(both) == weights(alone)
+    assert next((tmp_path / "both").glob("artifacts/*/lambda_simple-*/model.weights.h5")).exists()

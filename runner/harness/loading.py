@@ -6,6 +6,8 @@ classes, a half-built graph) reaches another load.
 """
 
 import os
+import shutil
+import tempfile
 import time
 
 from . import common, scenario
@@ -99,6 +101,28 @@ def loader(fmt, serve, target, kwargs, keras, x):
     return lambda: predict(model, x)
 
 
+def private_copy(art_dir, fmt, scratch):
+    """The artifact copied to a folder of this request's own, under the same row/scenario names.
+
+    A load may change the folder it loads from: Keras 3.4's ``load_model("d/model.keras")``
+    extracts its weights to ``d/model.weights.h5`` and then deletes that file, which is the
+    weights artifact saved beside it (measured; Keras 3.15 does not). Loading a copy keeps
+    every load independent of the loads before it. The serve cell's ``ARTIFACTS`` stays the
+    saved folder (a hub layer's module is read, never written).
+    """
+    root = tempfile.mkdtemp(prefix="load-", dir=scratch)
+    folder = os.path.join(root, os.path.basename(os.path.dirname(art_dir)), os.path.basename(art_dir))
+    os.makedirs(folder)
+    name = artifact_name(fmt)
+    source = os.path.join(art_dir, name)
+    if os.path.isdir(source):
+        shutil.copytree(source, os.path.join(folder, name))
+    elif os.path.exists(source):
+        shutil.copy2(source, os.path.join(folder, name))
+    common.add_root(root, "<artifacts>")
+    return os.path.join(folder, name)
+
+
 def load_request(req, keras, load_model_params):
     """Load one artifact with one option in this process; returns a record dict."""
     import numpy as np
@@ -108,7 +132,7 @@ def load_request(req, keras, load_model_params):
     fmt, option = req["format"], req["option"]
     art_dir = req["artifact_dir"]
     common.add_root(os.path.dirname(os.path.dirname(art_dir)), "<artifacts>")
-    target = os.path.join(art_dir, artifact_name(fmt))
+    target = private_copy(art_dir, fmt, req.get("scratch") or tempfile.gettempdir())
     ref = np.load(os.path.join(art_dir, "ref.npz"))
     x, y_ref = ref["x"], ref["y"]
 

@@ -293,6 +293,7 @@ def serve(args):
             if not line:
                 continue
             req = json.loads(line)
+            req["scratch"] = scratch  # a load copies its artifact under here (loading.private_copy)
             begun = time.time()
             why = None
             if req["kind"] == "load":
