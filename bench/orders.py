@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runner.results import read_json  # noqa: E402
+from runner.core.results import read_json  # noqa: E402
 
 
 def run(seed: int, folder: Path, extra: list[str], artifacts: Path | None) -> tuple[dict, float]:
@@ -34,8 +34,24 @@ def run(seed: int, folder: Path, extra: list[str], artifacts: Path | None) -> tu
     if artifacts is not None:  # load the same artifacts: only the load order differs
         (work / "artifacts").symlink_to(artifacts.resolve())
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "runner", "run", "--shuffle", str(seed), "--work", str(work),
-                    "--out", str(folder / f"out-{seed}"), "--quiet", *extra], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            "--shuffle",
+            str(seed),
+            "--work",
+            str(work),
+            "--out",
+            str(folder / f"out-{seed}"),
+            "--quiet",
+            *extra,
+        ],
+        cwd=REPO,
+        check=True,
+    )
     return read_json(folder / f"out-{seed}" / "results.json"), time.monotonic() - start
 
 
@@ -57,12 +73,16 @@ def compare(a: dict, b: dict) -> dict[str, int]:
     common_recs = recs_a.keys() & recs_b.keys()
     out = {
         "cells": len(common_cells),
-        "cells_differ": sum((cells_a[k]["status"], cells_a[k]["option"], cells_a[k]["fix"])
-                            != (cells_b[k]["status"], cells_b[k]["option"], cells_b[k]["fix"]) for k in common_cells),
+        "cells_differ": sum(
+            (cells_a[k]["status"], cells_a[k]["option"], cells_a[k]["fix"])
+            != (cells_b[k]["status"], cells_b[k]["option"], cells_b[k]["fix"])
+            for k in common_cells
+        ),
         "records": len(common_recs),
         "records_differ": sum(_record(recs_a[k]) != _record(recs_b[k]) for k in common_recs),
-        "messages_differ": sum((recs_a[k]["error"] or {}).get("message") != (recs_b[k]["error"] or {}).get("message")
-                               for k in common_recs),
+        "messages_differ": sum(
+            (recs_a[k]["error"] or {}).get("message") != (recs_b[k]["error"] or {}).get("message") for k in common_recs
+        ),
         "only_in_one": len(cells_a.keys() ^ cells_b.keys()),
     }
     for k in sorted(common_cells):
@@ -82,8 +102,12 @@ def main() -> int:
     ap.add_argument("--formats", default=None)
     ap.add_argument("--folder", default=None, help="where the runs go (default: a new temp folder)")
     args = ap.parse_args()
-    extra = [arg for name in ("rows", "scenarios", "formats") if getattr(args, name)
-             for arg in (f"--{name}", getattr(args, name))]
+    extra = [
+        arg
+        for name in ("rows", "scenarios", "formats")
+        if getattr(args, name)
+        for arg in (f"--{name}", getattr(args, name))
+    ]
     folder = Path(args.folder or tempfile.mkdtemp(prefix="kc-orders-"))
     print(f"machine load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; runs in {folder}")
     if args.against:

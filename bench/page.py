@@ -28,8 +28,9 @@ def measure(page_path: Path, runs: int, shot: Path | None) -> dict[str, float | 
 
     dom_ms, drawn_ms, filter_ms, nodes, errors = [], [], [], [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         for i in range(runs):
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
@@ -51,8 +52,13 @@ def measure(page_path: Path, runs: int, shot: Path | None) -> dict[str, float | 
                 page.screenshot(path=str(shot), full_page=False)
             context.close()
         browser.close()
-    return {"dom_ms": statistics.median(dom_ms), "drawn_ms": statistics.median(drawn_ms),
-            "filter_ms": statistics.median(filter_ms), "nodes": int(statistics.median(nodes)), "errors": errors}
+    return {
+        "dom_ms": statistics.median(dom_ms),
+        "drawn_ms": statistics.median(drawn_ms),
+        "filter_ms": statistics.median(filter_ms),
+        "nodes": int(statistics.median(nodes)),
+        "errors": errors,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

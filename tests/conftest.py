@@ -6,5 +6,9 @@ import pytest
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: (item.get_closest_marker("integration") is not None,
-                                 item.get_closest_marker("browser") is not None))
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("integration") is not None,
+            item.get_closest_marker("browser") is not None,
+        )
+    )

@@ -15,15 +15,20 @@ from typing import Any
 
 import pytest
 
-from runner import report
-from runner.history import append_history
-from runner.results import read_json
+from runner.core.results import read_json
+from runner.report.history import append_history
+from runner.report.publish import publish_beside
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 FIXTURES = Path(__file__).parent / "fixtures"
 SCREENSHOTS = Path(__file__).parent / "output" / "screenshots"
 XSS = "<script>alert(1)</script>"
@@ -60,16 +65,19 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     same = [c for c in previous["cells"] if c["save_row"] == c["load_row"]]
     fixed = next(c for c in same if c["status"] == "pass")
     broken = next(c for c in same if c["status"] == "load_error")
-    fixed.update(status="load_error", error={"type": "ValueError", "message": "was broken", "traceback": None},
-                 fix="load with custom_objects")
+    fixed.update(
+        status="load_error",
+        error={"type": "ValueError", "message": "was broken", "traceback": None},
+        fix="load with custom_objects",
+    )
     broken.update(status="pass", error=None, fix=None, option="default")
     (real_dir / "previous-results.json").write_text(json.dumps(previous), encoding="utf-8")
     append_history(previous, real_dir / "history.jsonl")
     append_history(real, real_dir / "history.jsonl")
-    report.render(real, real_dir)
+    publish_beside(real, real_dir)
     out["real"] = real_dir / "index.html"
     small_dir = tmp_path_factory.mktemp("small")
-    report.render(_load("results_small.json"), small_dir)
+    publish_beside(_load("results_small.json"), small_dir)
     out["small"] = small_dir / "index.html"
     return out
 

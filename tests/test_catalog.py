@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.catalog import load_catalog
+from runner.run.catalog import load_catalog
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 IDS = {
-    "lambda_simple", "lambda_tf_op", "lambda_closure_scalar", "lambda_closure_rebound", "lambda_closure_object",
-    "lambda_named_function", "lambda_numpy", "lambda_numpy_mixed", "lambda_eval", "lambda_unpicklable_closure",
-    "hub_in_lambda", "hub_direct", "subclass_with_config", "subclass_without_config", "custom_activation_layer",
-    "stateful_layer", "estimator_conversion", "lambda_after_other_model",
+    "lambda_simple",
+    "lambda_tf_op",
+    "lambda_closure_scalar",
+    "lambda_closure_rebound",
+    "lambda_closure_object",
+    "lambda_named_function",
+    "lambda_numpy",
+    "lambda_numpy_mixed",
+    "lambda_eval",
+    "lambda_unpicklable_closure",
+    "hub_in_lambda",
+    "hub_direct",
+    "subclass_with_config",
+    "subclass_without_config",
+    "custom_activation_layer",
+    "stateful_layer",
+    "estimator_conversion",
+    "lambda_after_other_model",
 }
 
 

@@ -1,4 +1,4 @@
-"""runner/claims.py and runner/claims.toml: the articles' claims, checked against cells."""
+"""runner/report/claims.py and runner/claims.toml: the articles' claims, checked against cells."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from runner import claims as C
-from runner.results import read_json
+from runner.core.results import read_json
+from runner.report import claims as C
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_real.json"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -31,8 +31,13 @@ def test_claims_file_is_valid_and_covers_every_article() -> None:
     claims = C.load_claims()
     assert 12 <= len(claims) <= 25
     sources = {c.source for c in claims}
-    assert sources == {"000_0d9a4bd23d5734f6.txt", "001_77cc7cee5b85fa15.txt", "002_3e5b7dc6c5aa62e0.txt",
-                       "003_a0d10364f25ce6f5.txt", "004_bc4954ecb3d11f58.txt"}
+    assert sources == {
+        "000_0d9a4bd23d5734f6.txt",
+        "001_77cc7cee5b85fa15.txt",
+        "002_3e5b7dc6c5aa62e0.txt",
+        "003_a0d10364f25ce6f5.txt",
+        "004_bc4954ecb3d11f58.txt",
+    }
     known = {p.stem for p in SCENARIOS.glob("*.py")} - {"harness"}
     for claim in claims:
         assert set(claim.scenarios) <= known, claim.id
@@ -69,8 +74,14 @@ def test_cell_verdicts_say_why(results: dict[str, Any]) -> None:
 
 def _claim(**expect: Any) -> C.Claim:
     return C.Claim.from_dict(
-        {"id": "t", "source": "s.txt", "quote": "q", "scenarios": ["lambda_simple"], "formats": ["h5"],
-         "expect": expect},
+        {
+            "id": "t",
+            "source": "s.txt",
+            "quote": "q",
+            "scenarios": ["lambda_simple"],
+            "formats": ["h5"],
+            "expect": expect,
+        },
         "test",
     )
 
@@ -90,17 +101,29 @@ def test_check_cell_rules() -> None:
     assert C.check_cell(claim, _cell("load_error"), {})[0] == "not_measured"  # lazy pair: option not tried
     assert C.check_cell(claim, _cell("build_error"), {"default": fail})[0] == "not_measured"
     unsupported = {"outcome": "unsupported", "error": None}
-    assert C.check_cell(_claim(option="safe_mode_off", outcomes=["ok"]), _cell("pass"), {"safe_mode_off": unsupported})[
-        0
-    ] == "not_measured"
+    assert (
+        C.check_cell(_claim(option="safe_mode_off", outcomes=["ok"]), _cell("pass"), {"safe_mode_off": unsupported})[0]
+        == "not_measured"
+    )
     by_status = _claim(statuses=["save_error"], error_type="TypeError")
-    assert C.check_cell(by_status, {"status": "save_error", "error": {"type": "TypeError", "message": "m",
-                                                                        "traceback": None}}, {})[0] == "not_measured"
+    assert (
+        C.check_cell(
+            by_status, {"status": "save_error", "error": {"type": "TypeError", "message": "m", "traceback": None}}, {}
+        )[0]
+        == "not_measured"
+    )
 
 
 def test_combine_any_and_all(results: dict[str, Any]) -> None:
-    base = {"id": "t", "source": "s.txt", "quote": "q", "scenarios": ["stateful_layer"],
-            "formats": ["h5", "weights"], "expect": {"statuses": ["wrong_output"]}, "unmeasured": ["env_error"]}
+    base = {
+        "id": "t",
+        "source": "s.txt",
+        "quote": "q",
+        "scenarios": ["stateful_layer"],
+        "formats": ["h5", "weights"],
+        "expect": {"statuses": ["wrong_output"]},
+        "unmeasured": ["env_error"],
+    }
     (all_of,) = C.evaluate([C.Claim.from_dict(base, "t")], results)
     (any_of,) = C.evaluate([C.Claim.from_dict({**base, "combine": "any"}, "t")], results)
     assert all_of.rows[K3] == "does_not_hold"  # h5 is a load error, only weights computes wrong
@@ -120,15 +143,24 @@ def test_combine_any_and_all(results: dict[str, Any]) -> None:
     ],
 )
 def test_invalid_claims_are_rejected(change: dict[str, Any], message: str) -> None:
-    data = {"id": "t", "source": "s.txt", "quote": "q", "scenarios": ["x"], "formats": ["h5"],
-            "expect": {"statuses": ["pass"]}, **change}
+    data = {
+        "id": "t",
+        "source": "s.txt",
+        "quote": "q",
+        "scenarios": ["x"],
+        "formats": ["h5"],
+        "expect": {"statuses": ["pass"]},
+        **change,
+    }
     with pytest.raises(C.ClaimsError, match=re.escape(message)):
         C.Claim.from_dict(data, "claims.toml: claim[0]")
 
 
 def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
-    one = ('[[claim]]\nid = "a"\nsource = "s"\nquote = "q"\nscenarios = ["x"]\nformats = ["h5"]\n'
-           'expect = {statuses = ["pass"]}\n')
+    one = (
+        '[[claim]]\nid = "a"\nsource = "s"\nquote = "q"\nscenarios = ["x"]\nformats = ["h5"]\n'
+        'expect = {statuses = ["pass"]}\n'
+    )
     (tmp_path / "c.toml").write_text(one + one, encoding="utf-8")
     with pytest.raises(C.ClaimsError, match="duplicate claim id"):
         C.load_claims(tmp_path / "c.toml")

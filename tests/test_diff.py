@@ -1,4 +1,4 @@
-"""runner/diff.py: what changed between two runs, and `diff OLD NEW` on the command line."""
+"""runner/report/diff.py: what changed between two runs, and `diff OLD NEW` on the command line."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runner import report_cli
-from runner.diff import KINDS, classify, diff_markdown, diff_results
-from runner.results import read_json
+from runner import cli
+from runner.core.results import read_json
+from runner.report.diff import KINDS, classify, diff_markdown, diff_results
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_real.json"
 
@@ -43,8 +43,13 @@ def test_classify() -> None:
     )
     assert classify(ok, {"status": "pass_unsafe", "error": _error("x")}) == "changed_status"
     # a Keras layer counter or an address is not a change
-    assert classify({"status": "load_error", "error": _error("layer lambda_3 at 0x7f12")},
-                    {"status": "load_error", "error": _error("layer lambda_12 at 0x55aa")}) is None
+    assert (
+        classify(
+            {"status": "load_error", "error": _error("layer lambda_3 at 0x7f12")},
+            {"status": "load_error", "error": _error("layer lambda_12 at 0x55aa")},
+        )
+        is None
+    )
     assert classify(ok, dict(ok)) is None
 
 
@@ -70,10 +75,14 @@ def test_newly_broken_fixed_and_changed_error(new: dict[str, Any]) -> None:
     d = diff_results(old, new)
     assert [e["key"]["scenario"] for e in d["newly_broken"]] == [broken["scenario"]]
     assert d["newly_broken"][0]["old"]["status"] == "pass"
-    assert d["newly_broken"][0]["new"] == {"status": "load_error", "option": "default",
-                                           "error": "ValueError: Unknown layer: 'Lambda'"}
-    assert [e["key"] for e in d["newly_fixed"]] == [dict(zip(("scenario", "format", "save_row", "load_row"), key(fixed),
-                                                             strict=True))]
+    assert d["newly_broken"][0]["new"] == {
+        "status": "load_error",
+        "option": "default",
+        "error": "ValueError: Unknown layer: 'Lambda'",
+    }
+    assert [e["key"] for e in d["newly_fixed"]] == [
+        dict(zip(("scenario", "format", "save_row", "load_row"), key(fixed), strict=True))
+    ]
     assert len(d["changed_error"]) == 1 and d["changed_error"][0]["new"]["error"].endswith("a different message")
     assert d["added"] == 1 and d["removed"] == 0
     md = diff_markdown(d)
@@ -94,36 +103,40 @@ def test_markdown_escapes_pipes_and_html(new: dict[str, Any]) -> None:
 
 
 def test_cli_diff_prints_markdown(new: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
     old = copy.deepcopy(new)
     _cell(old, "pass").update(status="load_error", option="default", error=_error("boom"), fix="x")
     (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
     (tmp_path / "new.json").write_text(json.dumps(new), encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    report_cli.add_subcommands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
+    args = cli.parser().parse_args(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert out.startswith("# Changes between two keras-compat runs") and "| Newly fixed | 1 |" in out
 
 
 def test_cli_diff_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert report_cli.main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert cli.main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 2
+    assert "no results file at" in capsys.readouterr().err
 
 
 def test_cli_badges(new: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "r.json").write_text(json.dumps(new), encoding="utf-8")
-    assert report_cli.main(["badges", "--results", str(tmp_path / "r.json"), "--out", str(tmp_path / "b")]) == 0
+    assert cli.main(["badges", "--results", str(tmp_path / "r.json"), "--out", str(tmp_path / "b")]) == 0
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["last-run.svg", "pass-rate.svg"]
 
 
 def test_the_size_of_a_wrong_answer_is_not_a_changed_error() -> None:
     """Two runs of the same wrong output differ only in the number: not a change (the number stays in the record)."""
+
     def wrong(diff: str, rtol: str = "1e-05") -> dict[str, Any]:
-        return {"status": "wrong_output", "error": {"type": "OutputMismatch", "traceback": "",
-                                                     "message": f"max |loaded - original| = {diff} (rtol={rtol}, atol=1e-06)"}}
+        return {
+            "status": "wrong_output",
+            "error": {
+                "type": "OutputMismatch",
+                "traceback": "",
+                "message": f"max |loaded - original| = {diff} (rtol={rtol}, atol=1e-06)",
+            },
+        }
+
     assert classify(wrong("0.0440212"), wrong("0.176451")) is None
     assert classify(wrong("0.0440212"), wrong("nan")) is None
     # a changed tolerance is a real change

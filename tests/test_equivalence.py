@@ -21,17 +21,23 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends import UvBackend
-from runner.catalog import load_catalog
-from runner.execute import Engine
-from runner.grid import load_grid
-from runner.results import cells_from
-from runner.workers import RowSession
+from runner.core.results import cells_from
+from runner.run.backends import UvBackend
+from runner.run.catalog import load_catalog
+from runner.run.engine import Engine
+from runner.run.grid import load_grid
+from runner.run.workers import RowSession
 
 pytestmark = pytest.mark.integration
 
-SCENARIOS = ["lambda_closure_scalar", "lambda_closure_rebound", "lambda_after_other_model", "subclass_with_config",
-             "hub_direct", "custom_activation_layer"]
+SCENARIOS = [
+    "lambda_closure_scalar",
+    "lambda_closure_rebound",
+    "lambda_after_other_model",
+    "subclass_with_config",
+    "hub_direct",
+    "custom_activation_layer",
+]
 FORMATS = ["h5", "keras"]
 KINDS = {  # row kind -> (flavour, TF minor, Python minor or None, load-only backend or None)
     "oldest_keras2": ("keras2", "2.0", None, None),
@@ -55,8 +61,11 @@ def _row(flavour: str, tf: str, python: str | None, backend: str | None):
 
 ROWS = {kind: _row(*spec) for kind, spec in KINDS.items()}
 # the Keras 3 row that saves is the one with the same Keras as the JAX and PyTorch rows (they load its files)
-ROWS["keras3"] = next(r for r in load_grid().rows if r.flavour == "keras3" and not r.load_only
-                      and r.keras == ROWS["jax"].keras and r.python.startswith("3.11."))
+ROWS["keras3"] = next(
+    r
+    for r in load_grid().rows
+    if r.flavour == "keras3" and not r.load_only and r.keras == ROWS["jax"].keras and r.python.startswith("3.11.")
+)
 SAVERS = [ROWS[k] for k in ("oldest_keras2", "keras2_other_python", "tf_keras", "keras3")]
 PAIRS = [(r.id, r.id) for r in SAVERS] + [(ROWS["keras3"].id, ROWS["jax"].id), (ROWS["keras3"].id, ROWS["torch"].id)]
 
@@ -88,11 +97,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = {name: tmp_path_factory.mktemp(name) for name in ("order1", "order2")}
     out = {}
     for seed, name in ((1, "order1"), (2, "order2")):
-        out[name] = Engine(backend=UvBackend(), work=work[name], scenarios=scenarios, formats=FORMATS,
-                           lazy="always", shuffle=seed).run(rows, PAIRS)
+        out[name] = Engine(
+            backend=UvBackend(), work=work[name], scenarios=scenarios, formats=FORMATS, lazy="always", shuffle=seed
+        ).run(rows, PAIRS)
     # the reference loads order1's artifacts, each in a fresh interpreter, with no cache
-    out["fresh"] = Engine(backend=UvBackend(), work=work["order1"], scenarios=scenarios, formats=FORMATS,
-                          lazy="always", engine="fresh", use_cache=False).run(rows, PAIRS)
+    out["fresh"] = Engine(
+        backend=UvBackend(),
+        work=work["order1"],
+        scenarios=scenarios,
+        formats=FORMATS,
+        lazy="always",
+        engine="fresh",
+        use_cache=False,
+    ).run(rows, PAIRS)
     out["work"] = work
     out["scenarios"] = scenarios
     return out
@@ -112,17 +129,26 @@ def test_fork_records_equal_fresh_records_in_both_orders(runs: dict) -> None:
     fresh = {_key(r): r for r in runs["fresh"].records}
     # loads ran in fresh interpreters (records decided at save time carry order1's fork saves)
     assert {r["mode"] for r in runs["fresh"].records if r["stage"] in ("load", "call", "compare")} <= {
-        "fresh", "parent"}
+        "fresh",
+        "parent",
+    }
     for name in ("order1", "order2"):
         records = runs[name].records
         assert {_key(r) for r in records} == set(fresh), name  # same lazy chains: same options tried
-        diffs = [(_key(r), _comparable(r), _comparable(fresh[_key(r)])) for r in records
-                 if _comparable(r) != _comparable(fresh[_key(r)])]
+        diffs = [
+            (_key(r), _comparable(r), _comparable(fresh[_key(r)]))
+            for r in records
+            if _comparable(r) != _comparable(fresh[_key(r)])
+        ]
         assert diffs == [], name
-        cells = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): (c["status"], c["option"], c["fix"])
-                 for c in cells_from(records, runs["scenarios"])}
-        reference = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): (c["status"], c["option"], c["fix"])
-                     for c in cells_from(runs["fresh"].records, runs["scenarios"])}
+        cells = {
+            (c["scenario"], c["format"], c["save_row"], c["load_row"]): (c["status"], c["option"], c["fix"])
+            for c in cells_from(records, runs["scenarios"])
+        }
+        reference = {
+            (c["scenario"], c["format"], c["save_row"], c["load_row"]): (c["status"], c["option"], c["fix"])
+            for c in cells_from(runs["fresh"].records, runs["scenarios"])
+        }
         assert cells == reference, name
 
 
@@ -153,16 +179,30 @@ def test_tf20_lambda_load_does_not_depend_on_the_load_before_it(runs: dict) -> N
     env = UvBackend().prepare(row)
     work = runs["work"]["order1"]
     art = next(work.glob(f"artifacts/{row.id}-*/lambda_closure_scalar-*"))
-    base = {"kind": "load", "scenario": "lambda_closure_scalar", "format": "h5", "artifact_dir": str(art),
-            "scenario_file": str(runs["scenarios"]["lambda_closure_scalar"].path), "timeout": 60}
+    base = {
+        "kind": "load",
+        "scenario": "lambda_closure_scalar",
+        "format": "h5",
+        "artifact_dir": str(art),
+        "scenario_file": str(runs["scenarios"]["lambda_closure_scalar"].path),
+        "timeout": 60,
+    }
     after_custom = [dict(base, option="custom_objects"), dict(base, option="default")]
-    fresh_default = next(r for r in runs["fresh"].records if r["save_row"] == row.id and r["load_row"] == row.id
-                         and r["scenario"] == "lambda_closure_scalar" and r["format"] == "h5"
-                         and r["option"] == "default")
+    fresh_default = next(
+        r
+        for r in runs["fresh"].records
+        if r["save_row"] == row.id
+        and r["load_row"] == row.id
+        and r["scenario"] == "lambda_closure_scalar"
+        and r["format"] == "h5"
+        and r["option"] == "default"
+    )
     fork = _session_answers(env, "fork", after_custom)
     assert fork[1]["mode"] == "fork"
     assert (fork[1]["outcome"], fork[1]["error"]["type"]) == (fresh_default["outcome"], fresh_default["error"]["type"])
     shared = _session_answers(env, "shared", after_custom)
     # the same two loads in one interpreter: the leaked t makes the second answer differ from a fresh process's
     assert (shared[1]["outcome"], (shared[1]["error"] or {}).get("type")) != (
-        fresh_default["outcome"], fresh_default["error"]["type"])
+        fresh_default["outcome"],
+        fresh_default["error"]["type"],
+    )

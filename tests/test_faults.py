@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends import UvBackend
-from runner.catalog import SCENARIO_DIR, load_catalog
-from runner.execute import Engine
-from runner.grid import load_grid
+from runner.run.backends import UvBackend
+from runner.run.catalog import SCENARIO_DIR, load_catalog
+from runner.run.engine import Engine
+from runner.run.grid import load_grid
 
 pytestmark = pytest.mark.integration
 
@@ -105,14 +105,22 @@ def test_a_load_cannot_change_the_artifacts_of_the_loads_after_it(tmp_path: Path
     loads give the same answer whether or not .keras loads of the same folder ran before them."""
     row = next(r for r in load_grid().rows if r.flavour == "keras3" and r.keras.startswith("3.4."))
     scenarios = {k: v for k, v in load_catalog().items() if k == "lambda_simple"}
-    both = Engine(backend=UvBackend(), work=tmp_path / "both", scenarios=scenarios, formats=["keras", "weights"],
-                  jobs=1, lazy="never").run([row])
-    alone = Engine(backend=UvBackend(), work=tmp_path / "alone", scenarios=scenarios, formats=["weights"],
-                   jobs=1, lazy="never").run([row])
+    both = Engine(
+        backend=UvBackend(),
+        work=tmp_path / "both",
+        scenarios=scenarios,
+        formats=["keras", "weights"],
+        jobs=1,
+        lazy="never",
+    ).run([row])
+    alone = Engine(
+        backend=UvBackend(), work=tmp_path / "alone", scenarios=scenarios, formats=["weights"], jobs=1, lazy="never"
+    ).run([row])
 
     def weights(run) -> list[tuple]:
-        return [(r["option"], r["outcome"], (r["error"] or {}).get("type")) for r in run.records
-                if r["format"] == "weights"]
+        return [
+            (r["option"], r["outcome"], (r["error"] or {}).get("type")) for r in run.records if r["format"] == "weights"
+        ]
 
     assert any(r["format"] == "keras" and r["outcome"] != "unsupported" for r in both.records)  # .keras loads ran
     assert weights(both) == weights(alone)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.errors import GridError, SelectionError
-from runner.grid import load_grid, parse_grid, row_id, select
+from runner.core.errors import GridError, SelectionError
+from runner.run.grid import load_grid, parse_grid, row_id, select
 
 GRID = """
 schema = 1
@@ -57,8 +57,14 @@ def test_spec_hash_changes_with_packages_not_note() -> None:
         (lambda g: g.replace('flavour = "keras2"', 'flavour = "keras4"'), "flavour 'keras4'"),
         (lambda g: g.replace('tf = "2.3.4"', 'tf = "two"'), "tf must be a version"),
         (lambda g: g.replace('tags = ["main"]', 'tagz = ["main"]'), "unknown key 'tagz'"),
-        (lambda g: g.replace('python = "3.13.0"', 'python = "3.11.7"').replace('keras = "3.13.1"', 'keras = "2.21.0"')
-         .replace('flavour = "keras3"', 'flavour = "tf_keras"'), "duplicate row id"),
+        (
+            lambda g: (
+                g.replace('python = "3.13.0"', 'python = "3.11.7"')
+                .replace('keras = "3.13.1"', 'keras = "2.21.0"')
+                .replace('flavour = "keras3"', 'flavour = "tf_keras"')
+            ),
+            "duplicate row id",
+        ),
         (lambda g: g + "\n[[row]\n", "not valid TOML"),
     ],
 )

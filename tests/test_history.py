@@ -1,4 +1,4 @@
-"""runner/history.py: one summary line per run, read back for the page's trend."""
+"""runner/report/history.py: one summary line per run, read back for the page's trend."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runner.errors import ResultsError
-from runner.history import append_history, load_history, pass_rate, summarize
-from runner.results import read_json
+from runner.core.errors import ResultsError
+from runner.core.results import read_json
+from runner.report.history import append_history, load_history, pass_rate, summarize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_real.json"
 

@@ -17,19 +17,24 @@ from pathlib import Path
 
 import pytest
 
-from runner.catalog import load_catalog
-from runner.grid import load_grid
-from runner.pairs import plan_pairs
-from runner.results import read_json
-from runner.results_schema import validate
+from runner.core.results import read_json
+from runner.core.schema import validate
+from runner.run.catalog import load_catalog
+from runner.run.grid import load_grid
+from runner.run.pairs import plan_pairs
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _pick(flavour: str, tf_minor: str, python_minor: str | None = None) -> str:
-    rows = [r for r in load_grid().rows if r.flavour == flavour and r.tf.startswith(tf_minor + ".")
-            and (python_minor is None or r.python.startswith(python_minor + "."))]
+    rows = [
+        r
+        for r in load_grid().rows
+        if r.flavour == flavour
+        and r.tf.startswith(tf_minor + ".")
+        and (python_minor is None or r.python.startswith(python_minor + "."))
+    ]
     main = [r for r in rows if "main" in r.tags] or rows
     assert main, f"no {flavour} row for TF {tf_minor}"
     return main[0].id
@@ -44,8 +49,9 @@ ROWS = {
 
 
 def runner(*args: str, timeout: float = 3000) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +61,16 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def results(run_dir: Path) -> dict:
-    proc = runner("run", "--rows", ",".join(ROWS.values()), "--out", str(run_dir / "out"),
-                  "--work", str(run_dir / "work"), "--quiet")
+    proc = runner(
+        "run",
+        "--rows",
+        ",".join(ROWS.values()),
+        "--out",
+        str(run_dir / "out"),
+        "--work",
+        str(run_dir / "work"),
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return read_json(run_dir / "out" / "results.json")
 
@@ -72,8 +86,9 @@ def cell(results: dict, scenario: str, fmt: str, row: str, saved_in: str | None 
 
 def record(results: dict, scenario: str, fmt: str, row: str, option: str, saved_in: str | None = None) -> dict:
     key = (scenario, fmt, saved_in or row, row, option)
-    return next(r for r in results["records"]
-                if (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"]) == key)
+    return next(
+        r for r in results["records"] if (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"]) == key
+    )
 
 
 def test_all_rows_built_and_no_empty_cell(results: dict) -> None:
@@ -109,8 +124,12 @@ def test_keras3_load_model_refuses_a_savedmodel_directory(results: dict, run_dir
     exported = next((run_dir / "work" / "artifacts").glob(f"{row}-*/subclass_with_config-*/savedmodel"))
     home = Path(os.environ.get("KC_HOME", Path.home() / ".cache" / "keras-compat"))
     env_python = next((home / "envs").glob(f"{row}-*/bin/python"))
-    probe = subprocess.run([str(env_python), "-c", f"import keras; keras.models.load_model({str(exported)!r})"],
-                           capture_output=True, text=True, timeout=300)
+    probe = subprocess.run(
+        [str(env_python), "-c", f"import keras; keras.models.load_model({str(exported)!r})"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert probe.returncode != 0
     assert "TFSMLayer" in probe.stderr or "not supported" in probe.stderr
 
@@ -146,8 +165,16 @@ def test_estimator_is_unsupported_after_tf_2_15(results: dict) -> None:
 
 def test_warm_rerun_takes_everything_from_cache(results: dict, run_dir: Path) -> None:
     start = time.monotonic()
-    proc = runner("run", "--rows", ",".join(ROWS.values()), "--out", str(run_dir / "out2"), "--work",
-                  str(run_dir / "work"), "--quiet")
+    proc = runner(
+        "run",
+        "--rows",
+        ",".join(ROWS.values()),
+        "--out",
+        str(run_dir / "out2"),
+        "--work",
+        str(run_dir / "work"),
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "0 run," in proc.stderr and f"{len(PAIRS) * SCENARIOS * 4} from cache" in proc.stderr
     assert time.monotonic() - start < 60
@@ -156,9 +183,23 @@ def test_warm_rerun_takes_everything_from_cache(results: dict, run_dir: Path) ->
 
 
 def test_a_killed_run_resumes_without_redoing_finished_cells(results: dict, tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "runner", "run", "--rows", ROWS["k2"], "--pairs", "same",
-            "--scenarios", "lambda_*,subclass_*", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"),
-            "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "runner",
+        "run",
+        "--rows",
+        ROWS["k2"],
+        "--pairs",
+        "same",
+        "--scenarios",
+        "lambda_*,subclass_*",
+        "--out",
+        str(tmp_path / "out"),
+        "--work",
+        str(tmp_path / "work"),
+        "--quiet",
+    ]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     cells = tmp_path / "work" / "cells.jsonl"
     deadline = time.monotonic() + 600

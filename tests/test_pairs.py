@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import ResultsError, SelectionError
-from runner.grid import load_grid, parse_grid
-from runner.merge import merge_results
-from runner.pairs import plan_pairs, shard, targets
-from runner.results import read_json
-from runner.upgrade import upgrade_changes, upgrade_markdown
+from runner.core.errors import ResultsError, SelectionError
+from runner.core.results import read_json
+from runner.report.upgrade_md import upgrade_changes, upgrade_markdown
+from runner.run.grid import load_grid, parse_grid
+from runner.run.merge import merge_results
+from runner.run.pairs import plan_pairs, shard, targets
 
 GRID = """
 schema = 1
@@ -69,8 +69,16 @@ def rows():
 
 def test_same_and_all() -> None:
     same = plan_pairs(rows(), "same")
-    assert same == [(r, r) for r in ["tf2.14-k2-py3.11", "tf2.15-k2-py3.11", "tf2.15-k2-py3.9", "tf2.20-k3.11-py3.11",
-                                     "tf2.21-k3.13-py3.11"]]
+    assert same == [
+        (r, r)
+        for r in [
+            "tf2.14-k2-py3.11",
+            "tf2.15-k2-py3.11",
+            "tf2.15-k2-py3.9",
+            "tf2.20-k3.11-py3.11",
+            "tf2.21-k3.13-py3.11",
+        ]
+    ]
     assert len(plan_pairs(rows(), "all")) == 5 * 6  # load-only rows load, never save
 
 

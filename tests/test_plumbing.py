@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends import find_interpreter
-from runner.catalog import load_catalog
-from runner.errors import EnvError
-from runner.execute import Engine
-from runner.grid import parse_grid
-from runner.model import OPTIONS
-from runner.results import build_results
-from runner.results_schema import validate
+from runner.core.errors import EnvError
+from runner.core.schema import validate
+from runner.core.vocab import OPTIONS
+from runner.run.backends import find_interpreter
+from runner.run.catalog import load_catalog
+from runner.run.collect import build_results
+from runner.run.engine import Engine
+from runner.run.grid import parse_grid
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = """
@@ -47,8 +47,16 @@ def test_unbuildable_row_is_an_env_error_column(tmp_path: Path) -> None:
     assert run.rows[0].error.startswith("install failed")
     assert len(run.records) == len(catalog) * 2 * len(OPTIONS)
     assert {r["outcome"] for r in run.records} == {"env_error"}
-    results = build_results(run, catalog, ["h5", "keras"], started="2026-01-01T00:00:00Z", wall_s=1.0, pairs="same",
-                            selection={"rows": ["*"], "scenarios": ["*"], "formats": ["*"]}, command="test")
+    results = build_results(
+        run,
+        catalog,
+        ["h5", "keras"],
+        started="2026-01-01T00:00:00Z",
+        wall_s=1.0,
+        pairs="same",
+        selection={"rows": ["*"], "scenarios": ["*"], "formats": ["*"]},
+        command="test",
+    )
     validate(results)
     assert {c["status"] for c in results["cells"]} == {"env_error"}
     assert results["rows"][0]["status"] == "env_error" and "No solution" in results["rows"][0]["error"]
@@ -63,15 +71,18 @@ def test_missing_interpreter_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["run", "--scenarios", "lambda_nope", "--out", "/tmp/kc-x", "--work", "/tmp/kc-x"],
-         "unknown scenario 'lambda_nope'"),
+        (
+            ["run", "--scenarios", "lambda_nope", "--out", "/tmp/kc-x", "--work", "/tmp/kc-x"],
+            "unknown scenario 'lambda_nope'",
+        ),
         (["run", "--rows", "tf9.9*", "--out", "/tmp/kc-x", "--work", "/tmp/kc-x"], "unknown row 'tf9.9*'"),
         (["run", "--formats", "onnx", "--out", "/tmp/kc-x", "--work", "/tmp/kc-x"], "unknown format 'onnx'"),
         (["run", "--shard", "3/2", "--out", "/tmp/kc-x", "--work", "/tmp/kc-x"], "--shard 3/2"),

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from runner import model
+from runner.core import vocab as model
+from runner.core.status import FIX_FOR_OPTION, WORKS
 from runner.harness import loading, protocol
-from runner.status import FIX_FOR_OPTION, WORKS
 
 HARNESS = Path(__file__).resolve().parents[1] / "runner" / "harness"
 ALLOWED_ROOTS = {"numpy", "tensorflow", "keras", "tensorflow_hub", "jax", "torch"}
@@ -38,11 +38,16 @@ def test_constants_live_only_in_the_protocol_module() -> None:
     runner_dir = HARNESS.parent
     offenders = []
     for path in sorted(runner_dir.rglob("*.py")):
-        if path == HARNESS / "protocol.py" or path == runner_dir / "model.py":
+        if path == HARNESS / "protocol.py" or path == runner_dir / "core" / "vocab.py":
             continue
         for node in ast.parse(path.read_text()).body:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
-                if isinstance(node, ast.AnnAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
             offenders += [f"{path.name}:{t.id}" for t in targets if isinstance(t, ast.Name) and t.id in shared]
     assert offenders == []
 
@@ -52,8 +57,9 @@ def test_an_unknown_option_is_refused_not_loaded_by_default() -> None:
     with pytest.raises(ValueError, match="unknown load option"):
         loading.not_applicable("h5", "custom_object", declares, False, {"safe_mode"})
     assert loading.not_applicable("h5", "custom_objects", declares, False, {"safe_mode"}) is None
-    assert "no custom_objects" in loading.not_applicable("h5", "custom_objects", dict(declares, custom_objects=False),
-                                                         False, set())
+    assert "no custom_objects" in loading.not_applicable(
+        "h5", "custom_objects", dict(declares, custom_objects=False), False, set()
+    )
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

@@ -1,4 +1,4 @@
-"""The results schema: it accepts the contract, rejects what is not in it, and agrees with runner/model.py."""
+"""The results schema: it accepts the contract, rejects what is not in it, and agrees with runner/core/vocab.py."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runner import model
-from runner.errors import KerasCompatError, ResultsError
-from runner.results import read_json, write_json
-from runner.results_schema import json_path, load_schema, validate
+from runner.core import vocab as model
+from runner.core.errors import KerasCompatError, ResultsError
+from runner.core.results import read_json, write_json
+from runner.core.schema import json_path, load_schema, validate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 REAL_RUN = Path(__file__).resolve().parent.parent / "reports" / "results.json"
@@ -63,8 +63,11 @@ def test_every_object_closes_its_properties() -> None:
     assert open_objects == []
     # The only objects allowed extra keys are maps, and their values are typed.
     maps = [where for where, node in _schemas(schema) if isinstance(node.get("additionalProperties"), dict)]
-    assert sorted(maps) == ["#/$defs/lock/properties/packages", "#/$defs/row/properties/env_vars",
-                            "#/properties/run/properties/engine/properties/no_fork"]
+    assert sorted(maps) == [
+        "#/$defs/lock/properties/packages",
+        "#/$defs/row/properties/env_vars",
+        "#/properties/run/properties/engine/properties/no_fork",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +96,7 @@ def test_schema_version_is_const_3() -> None:
 
 
 def test_record_modes_are_the_vocabulary() -> None:
-    from runner.model import MODES
+    from runner.core.vocab import MODES
 
     enum = load_schema()["$defs"]["record"]["properties"]["mode"]["enum"]
     assert enum == [*MODES, None]

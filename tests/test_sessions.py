@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from runner.backends import Env
-from runner.catalog import load_catalog
-from runner.execute import Engine
-from runner.grid import parse_grid
-from runner.workers import RowSession
+from runner.run.backends import Env
+from runner.run.catalog import load_catalog
+from runner.run.engine import Engine
+from runner.run.grid import parse_grid
+from runner.run.workers import RowSession
 
 FAKE = (str(Path(__file__).parent / "fake" / "harness.py"),)
 GRID = """
@@ -43,8 +43,13 @@ SCENARIO = '"""{name}: a fake scenario."""\nSOURCE = "000_x.txt"\nCLAIM = "-"\nF
 
 def _env(row_id: str = "fake-row", **env_vars: str) -> Env:
     lock = {"python": "3.11.7", "packages": {}}
-    return Env(row_id=row_id, python=Path(sys.executable), env_vars=env_vars, lock=lock,
-               lock_hash=hashlib.sha256(row_id.encode()).hexdigest())
+    return Env(
+        row_id=row_id,
+        python=Path(sys.executable),
+        env_vars=env_vars,
+        lock=lock,
+        lock_hash=hashlib.sha256(row_id.encode()).hexdigest(),
+    )
 
 
 class FakeBackend:
@@ -58,8 +63,16 @@ class FakeBackend:
 
 
 def _load(scenario: str, option: str = "default", i: int = 0) -> dict:
-    return {"id": i, "kind": "load", "scenario": scenario, "format": "h5", "option": option, "artifact_dir": "/x",
-            "scenario_file": f"/x/{scenario}.py", "timeout": 10}
+    return {
+        "id": i,
+        "kind": "load",
+        "scenario": scenario,
+        "format": "h5",
+        "option": option,
+        "artifact_dir": "/x",
+        "scenario_file": f"/x/{scenario}.py",
+        "timeout": 10,
+    }
 
 
 def _session(tmp_path: Path, **env_vars: str) -> RowSession:
@@ -118,14 +131,23 @@ def _engine_run(tmp_path: Path, name: str, shuffle: int | None, log: Path) -> li
     grid = parse_grid(GRID)
     rows = list(grid.rows)
     pairs = [(rows[0].id, rows[0].id), (rows[0].id, rows[1].id)]
-    engine = Engine(backend=FakeBackend(FAKE_LOG=str(log)), work=tmp_path / name, scenarios=load_catalog(scenario_dir),
-                    formats=["h5", "keras"], jobs=2, harness=FAKE, shuffle=shuffle)
+    engine = Engine(
+        backend=FakeBackend(FAKE_LOG=str(log)),
+        work=tmp_path / name,
+        scenarios=load_catalog(scenario_dir),
+        formats=["h5", "keras"],
+        jobs=2,
+        harness=FAKE,
+        shuffle=shuffle,
+    )
     return engine.run(rows, pairs).records
 
 
 def _strip(records: list[dict]) -> list[tuple]:
-    return sorted((r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"], r["outcome"], r["mode"])
-                  for r in records)
+    return sorted(
+        (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"], r["outcome"], r["mode"])
+        for r in records
+    )
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -140,7 +162,9 @@ def test_the_engine_gives_the_same_records_in_any_order(tmp_path: Path, seed: in
     cross = next(r["load_row"] for r in plain if r["save_row"] != r["load_row"])
     # lazy options on the cross-env pair: stop at the first option that works
     assert [o for (s, f, lr, o) in by if s == "needs_custom" and f == "h5" and lr == cross] == [
-        "default", "custom_objects"]
+        "default",
+        "custom_objects",
+    ]
     assert [o for (s, f, lr, o) in by if s == "plain" and f == "h5" and lr == cross] == ["default"]
     # the fork child's crash was confirmed fresh, and that answer is the record
     assert by[("crash_in_fork", "h5", cross, "default")]["mode"] == "fresh"

@@ -1,19 +1,25 @@
-"""Status derivation from raw records (runner/status.py)."""
+"""Status derivation from raw records (runner/core/status.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from runner.model import OPTIONS
-from runner.status import derive
+from runner.core.status import derive
+from runner.core.vocab import OPTIONS
 
 
 def records(**outcomes: str) -> list[dict]:
     out = []
     for option in OPTIONS:
         outcome = outcomes.get(option, "load_error")
-        out.append({"option": option, "outcome": outcome, "written": "hdf5",
-                    "error": None if outcome == "ok" else {"type": "E", "message": option, "traceback": ""}})
+        out.append(
+            {
+                "option": option,
+                "outcome": outcome,
+                "written": "hdf5",
+                "error": None if outcome == "ok" else {"type": "E", "message": option, "traceback": ""},
+            }
+        )
     return out
 
 

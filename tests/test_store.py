@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.store import Store, cache_key
+from runner.run.store import Store, cache_key
 
 
 def test_put_get_and_key_mismatch(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Both sides import this module (the orchestrator as ``runner.harness.protocol``,
 the harness inside a target env); ``tests/test_protocol.py`` checks it against
-the orchestrator's vocabulary (``runner/model.py``).
+the orchestrator's vocabulary (``runner/core/vocab.py``).
 """
 
 import os
@@ -13,7 +13,7 @@ FORMATS = ("h5", "keras", "savedmodel", "weights")
 ARTIFACT_NAMES = {"h5": "model.h5", "keras": "model.keras", "savedmodel": "savedmodel",
                   "weights": "model.weights.h5"}
 
-# Load options, in the order a lazy cell tries them (runner/status.py ranks them).
+# Load options, in the order a lazy cell tries them (runner/core/status.py ranks them).
 OPTIONS = ("default", "custom_objects", "registered", "safe_mode_off", "compile_off")
 
 # How a request was answered:

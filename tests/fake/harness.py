@@ -28,21 +28,47 @@ def answer(req, mode):
     name = req.get("scenario", "")
     if req["kind"] == "save":
         os.makedirs(req["out"], exist_ok=True)
-        formats = {f: {"outcome": "ok", "error": None, "save_s": 0.0, "written": "file", "sha256": name + f}
-                   for f in req["formats"]}
-        meta = {"outcome": "ok", "stage": "save", "error": None, "stages": {}, "formats": formats,
-                "ref_sha256": "ref-" + name}
+        formats = {
+            f: {"outcome": "ok", "error": None, "save_s": 0.0, "written": "file", "sha256": name + f}
+            for f in req["formats"]
+        }
+        meta = {
+            "outcome": "ok",
+            "stage": "save",
+            "error": None,
+            "stages": {},
+            "formats": formats,
+            "ref_sha256": "ref-" + name,
+        }
         with open(os.path.join(req["out"], "meta.json"), "w") as handle:
             json.dump(meta, handle)
         return {"outcome": "ok", "stage": "save", "error": None}
     if name == "crash_always" or (name == "crash_in_fork" and mode == "fork"):
-        return {"outcome": "crash", "stage": "load", "exit_code": 3, "stderr_tail": ["boom"], "error": None,
-                "max_abs_diff": None, "durations": {}}
-    ok = {"outcome": "ok", "stage": "compare", "error": None, "max_abs_diff": 0.0, "durations": {},
-          "tolerance": {"rtol": 1e-5, "atol": 1e-6}}
+        return {
+            "outcome": "crash",
+            "stage": "load",
+            "exit_code": 3,
+            "stderr_tail": ["boom"],
+            "error": None,
+            "max_abs_diff": None,
+            "durations": {},
+        }
+    ok = {
+        "outcome": "ok",
+        "stage": "compare",
+        "error": None,
+        "max_abs_diff": 0.0,
+        "durations": {},
+        "tolerance": {"rtol": 1e-5, "atol": 1e-6},
+    }
     if name == "needs_custom" and req["option"] == "default":
-        return dict(ok, outcome="load_error", stage="load", max_abs_diff=None,
-                    error={"type": "NameError", "message": "name 't' is not defined", "traceback": ""})
+        return dict(
+            ok,
+            outcome="load_error",
+            stage="load",
+            max_abs_diff=None,
+            error={"type": "NameError", "message": "name 't' is not defined", "traceback": ""},
+        )
     return ok
 
 
@@ -53,8 +79,15 @@ def main():
     ap.add_argument("--mode", default="fork")
     args = ap.parse_args()
     fork = args.mode == "fork" and os.environ.get("FAKE_NO_FORK") != "1"
-    emit({"event": "ready", "fork": fork, "fork_error": None if fork or args.mode != "fork" else "no fork here",
-          "facts": {}, "mode": args.mode})
+    emit(
+        {
+            "event": "ready",
+            "fork": fork,
+            "fork_error": None if fork or args.mode != "fork" else "no fork here",
+            "facts": {},
+            "mode": args.mode,
+        }
+    )
     mode = "fork" if fork else args.mode
     for line in sys.stdin:
         req = json.loads(line)

@@ -6,7 +6,7 @@
 2. Cache: a cell whose key (save lock, load lock, scenario source, harness source)
    is unchanged comes from the store and is not run again.
 3. Saves: per save row, one harness imports TensorFlow once, warms up, and forks a
-   child per scenario (``runner/workers.py``, ``runner/harness/server.py``): one
+   child per scenario (``runner/run/workers.py``, ``runner/harness/server.py``): one
    scenario's globals, registrations and layer-name counters never reach the next.
 4. Loads: per load row (big rows in chunks), one warmed-up harness forks a child per
    load; the child runs the scenario's serve cell, loads, calls and compares. A child
@@ -24,26 +24,27 @@ records do not change (``bench/orders.py`` checks it on the whole grid).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import random
-import shutil
 import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.core.errors import EnvError
+from runner.core.vocab import OPTIONS
+from runner.harness.protocol import ATOL, RTOL
+
+from .artifacts import Artifacts, no_artifact, read_meta
 from .backends import Backend, Env
 from .catalog import SCENARIO_DIR, Scenario, harness_hash
-from .errors import EnvError
 from .grid import Row
-from .harness.protocol import ATOL, RTOL
-from .model import OPTIONS
 from .pairs import Pair
+from .state import PendingCell, Progress, RowRun, RunResult, new_record
 from .store import Store, cache_key
-from .workers import HARNESS_ARGV, Engine as EngineKind, Interrupted, RowSession
+from .workers import HARNESS_ARGV, Interrupted, RowSession
+from .workers import Engine as EngineKind
 
 log = logging.getLogger("keras_compat")
 
@@ -51,94 +52,24 @@ SAVE_TIMEOUT = 600.0  # one scenario: build, fit, predict, four saves
 LOAD_TIMEOUT = 60.0  # one load + call: the slowest real one measured 13.7 s (full grid); a hang is cut at 60 s
 
 
-@dataclass
-class RowRun:
-    """What happened to one row's env in this run."""
-
-    row: Row
-    env: Env | None = None
-    error: str | None = None
-    timings: dict = field(default_factory=dict)
-
-    @property
-    def ready(self) -> Env:
-        """The built env (only asked for rows whose env did not fail)."""
-        assert self.env is not None, f"{self.row.id}: env not built"
-        return self.env
-
-
-@dataclass
-class RunResult:
-    rows: list[RowRun]
-    records: list[dict]
-    ran: int = 0
-    cached: int = 0
-    loads: int = 0  # load requests sent to a harness
-    deduped: int = 0
-    processes: Counter = field(default_factory=Counter)  # harness processes started, requests by mode, ...
-    no_fork: dict = field(default_factory=dict)  # row -> why it ran a fresh interpreter per request
-    timings: dict = field(default_factory=dict)
-
-    @property
-    def worker_starts(self) -> int:
-        """Harness processes started (each imports TensorFlow)."""
-        return self.processes["processes"]
-
-
-class Progress:
-    """What the engine reports as it goes; the CLI plugs rich in here."""
-
-    def start(self, total: int) -> None: ...
-    def advance(self, row: str, n: int, failures: int) -> None: ...
-    def note(self, message: str) -> None: ...
-
-
-def _record(scenario: str, fmt: str, save_row: str, load_row: str, option: str, **fields) -> dict:
-    base = {
-        "scenario": scenario, "format": fmt, "save_row": save_row, "load_row": load_row, "option": option,
-        "outcome": "ok", "stage": "compare", "written": None, "error": None, "max_abs_diff": None,
-        "tolerance": {"rtol": RTOL, "atol": ATOL}, "durations": {}, "mode": None,
-    }
-    base.update(fields)
-    return base
-
-
-@dataclass
-class _Cell:
-    scenario: str
-    fmt: str
-    save_row: str
-    load_row: str
-    key: str
-    lazy: bool
-    records: dict = field(default_factory=dict)  # option -> record
-    wanted: tuple = OPTIONS
-    claimed: bool = False  # taken by a row's own harness in phase 1 (its save row was done by then)
-
-    def done(self) -> bool:
-        if self.lazy:
-            return self.next_option() is None
-        return all(o in self.records for o in self.wanted)
-
-    def next_option(self) -> str | None:
-        """Lazy cells try the options one by one, in ``OPTIONS`` order, and stop at the first
-        of default/custom_objects/registered/safe_mode_off that works: the options after it
-        cannot change the cell's status, option or fix (``runner/status.py``), so they are not
-        loaded. ``compile_off`` is tried only when none of those work."""
-        for option in OPTIONS:
-            record = self.records.get(option)
-            if record is None:
-                return option
-            if option != "compile_off" and record["outcome"] == "ok":
-                return None
-        return None
-
-
 class Engine:
-    def __init__(self, *, backend: Backend, work: Path, scenarios: dict[str, Scenario], formats: list[str],
-                 jobs: int = 2, progress: Progress | None = None, load_timeout: float = LOAD_TIMEOUT,
-                 save_timeout: float = SAVE_TIMEOUT, lazy: str = "cross", engine: EngineKind = "fork",
-                 shuffle: int | None = None, use_cache: bool = True, harness: tuple[str, ...] = HARNESS_ARGV):
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        work: Path,
+        scenarios: dict[str, Scenario],
+        formats: list[str],
+        jobs: int = 2,
+        progress: Progress | None = None,
+        load_timeout: float = LOAD_TIMEOUT,
+        save_timeout: float = SAVE_TIMEOUT,
+        lazy: str = "cross",
+        engine: EngineKind = "fork",
+        shuffle: int | None = None,
+        use_cache: bool = True,
+        harness: tuple[str, ...] = HARNESS_ARGV,
+    ):
         self.backend = backend
         self.work = work
         self.scenarios = scenarios
@@ -147,6 +78,7 @@ class Engine:
         self.progress = progress or Progress()
         self.store = Store(work / "cells.jsonl")
         self.harness_hash = harness_hash()
+        self.artifacts = Artifacts(work, scenarios, self.harness_hash)
         self.load_timeout = load_timeout
         self.save_timeout = save_timeout
         self.lazy = lazy  # "cross": lazy on cross-env pairs only | "always" | "never"
@@ -184,7 +116,7 @@ class Engine:
         result.timings["envs_s"] = round(time.monotonic() - t0, 1)
 
         # cells: cached, decided by a failed env, or pending
-        pending: list[_Cell] = []
+        pending: list[PendingCell] = []
         for save_id, load_id in pairs:
             save_run, load_run = runs[save_id], runs[load_id]
             for sc in self.scenarios:
@@ -193,13 +125,25 @@ class Engine:
                         bad = save_run if save_run.error else load_run
                         which = "save" if save_run.error else "load"
                         msg = f"{which} env {bad.row.id}: {bad.error}" if save_id != load_id else bad.error
-                        recs = [_record(sc, fmt, save_id, load_id, o, outcome="env_error", stage="env",
-                                        error={"type": "EnvError", "message": msg, "traceback": ""}) for o in OPTIONS]
+                        recs = [
+                            new_record(
+                                sc,
+                                fmt,
+                                save_id,
+                                load_id,
+                                o,
+                                outcome="env_error",
+                                stage="env",
+                                error={"type": "EnvError", "message": msg, "traceback": ""},
+                            )
+                            for o in OPTIONS
+                        ]
                         result.records.extend(recs)
                         self.progress.advance(load_id, 1, 1)
                         continue
-                    key = cache_key(save_run.ready.lock_hash, load_run.ready.lock_hash, self.scenarios[sc].hash,
-                                    self.harness_hash)
+                    key = cache_key(
+                        save_run.ready.lock_hash, load_run.ready.lock_hash, self.scenarios[sc].hash, self.harness_hash
+                    )
                     cached = self.store.get((sc, fmt, save_id, load_id), key) if self.use_cache else None
                     if cached is not None:
                         result.records.extend(cached)
@@ -207,7 +151,7 @@ class Engine:
                         self.progress.advance(load_id, 1, int(cached[0]["outcome"] != "ok"))
                         continue
                     lazy = self.lazy == "always" or (self.lazy == "cross" and save_id != load_id)
-                    pending.append(_Cell(sc, fmt, save_id, load_id, key, lazy))
+                    pending.append(PendingCell(sc, fmt, save_id, load_id, key, lazy))
         if not pending:
             result.timings["total_s"] = round(time.monotonic() - t0, 1)
             return result
@@ -220,8 +164,8 @@ class Engine:
         #    previous release usually is): each row pays TensorFlow's import and the warm-up once.
         t1 = time.monotonic()
         need: dict[str, set[str]] = {}
-        same: dict[str, list[_Cell]] = {}
-        cross: dict[str, list[_Cell]] = {}
+        same: dict[str, list[PendingCell]] = {}
+        cross: dict[str, list[PendingCell]] = {}
         for cell in pending:
             need.setdefault(cell.save_row, set()).add(cell.scenario)
             (same if cell.save_row == cell.load_row else cross).setdefault(cell.load_row, []).append(cell)
@@ -258,7 +202,7 @@ class Engine:
 
         # 2. the loads of other rows' artifacts (cross-env cells), per load row
         t2 = time.monotonic()
-        by_load: dict[str, list[_Cell]] = {}
+        by_load: dict[str, list[PendingCell]] = {}
         for cell in pending:
             if cell.save_row != cell.load_row and not cell.claimed and not self._decided_at_save(cell, metas, result):
                 by_load.setdefault(cell.load_row, []).append(cell)
@@ -266,7 +210,7 @@ class Engine:
         # chunks of their own harness, so the last minutes do not run on one core.
         total = sum(len(c) for c in by_load.values())
         chunk = max(300, total // (self.jobs * 3) + 1)
-        tasks = [(lid, cells[i:i + chunk]) for lid, cells in by_load.items() for i in range(0, len(cells), chunk)]
+        tasks = [(lid, cells[i : i + chunk]) for lid, cells in by_load.items() for i in range(0, len(cells), chunk)]
         tasks.sort(key=lambda t: -len(t[1]))
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             list(pool.map(lambda t: self._load_row(runs[t[0]].ready, t[1], metas, result, rng), tasks))
@@ -276,30 +220,29 @@ class Engine:
         result.no_fork = dict(self._no_fork)
         return result
 
-    def _decided_at_save(self, cell: _Cell, metas: dict[str, dict[str, dict]], result: RunResult) -> bool:
+    def _decided_at_save(self, cell: PendingCell, metas: dict[str, dict[str, dict]], result: RunResult) -> bool:
         """Finish a cell whose artifact does not exist (build, save error, unsupported); True if so."""
-        meta = metas[cell.save_row][cell.scenario]
-        fmeta = meta.get("formats", {}).get(cell.fmt)
-        if meta["outcome"] == "ok" and fmeta is not None and fmeta["outcome"] == "ok":
+        fields = no_artifact(metas[cell.save_row][cell.scenario], cell.fmt)
+        if fields is None:
             return False
-        if meta["outcome"] != "ok" or fmeta is None:
-            outcome = {"ok": "build_error"}.get(meta["outcome"], meta["outcome"])
-            fields = {"outcome": outcome, "stage": meta.get("stage", "build"), "error": meta.get("error"),
-                      "durations": dict(meta.get("stages", {})), "mode": meta.get("mode")}
-        else:
-            fields = {"outcome": fmeta["outcome"], "stage": "save", "written": fmeta.get("written"),
-                      "error": fmeta.get("error"), "durations": {"save_s": fmeta.get("save_s")},
-                      "mode": meta.get("mode")}
         for o in OPTIONS:
-            cell.records[o] = _record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, o, **fields)
+            cell.records[o] = new_record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, o, **fields)
         self._finish(cell, result)
         return True
 
     def _session(self, env: Env, log_name: str) -> RowSession:
         log_path = self.work / "logs" / f"{log_name}-{env.row_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        return RowSession(env, self.engine, scenario_dir=self.scenario_dir, log_path=log_path, harness=self.harness,
-                          stop=self.stopping, counts=self._counts, lock=self._lock)
+        return RowSession(
+            env,
+            self.engine,
+            scenario_dir=self.scenario_dir,
+            log_path=log_path,
+            harness=self.harness,
+            stop=self.stopping,
+            counts=self._counts,
+            lock=self._lock,
+        )
 
     def _end_session(self, session: RowSession) -> None:
         session.close()
@@ -318,78 +261,58 @@ class Engine:
         run.timings["env_s"] = round(time.monotonic() - start, 2)
         return run
 
-    def artifact_root(self, env: Env) -> Path:
-        return self.work / "artifacts" / f"{env.row_id}-{env.lock_hash[:10]}-{self.harness_hash[:8]}"
-
-    def artifact_dir(self, env: Env, sc: str) -> Path:
-        return self.artifact_root(env) / f"{sc}-{self.scenarios[sc].hash[:10]}"
-
     # -- saving -----------------------------------------------------------
     def _save(self, env: Env, scenarios: list[str], session: RowSession) -> dict[str, dict]:
         """Each scenario's save in a child of the row's warmed-up harness; its meta dict per scenario."""
-        root = self.artifact_root(env)
         metas: dict[str, dict] = {}
         pending = []
         for sc in scenarios:
-            meta = self._read_meta(self.artifact_dir(env, sc))
+            meta = read_meta(self.artifacts.dir(env, sc))
             if meta is not None:
                 metas[sc] = meta
             else:
                 pending.append(sc)
         if not pending:
             return metas
-        root.mkdir(parents=True, exist_ok=True)
-        staging = root / "_staging"
-        for sc in pending:  # older versions of a scenario about to be re-saved point at the same folder
-            for stale in root.glob(f"{sc}-*"):
-                if stale.is_symlink():
-                    stale.unlink()
+        staging = self.artifacts.staging(env, pending)
         try:
             for sc in pending:
                 if self.stopping.is_set():
                     break
-                request = {"id": next(self._ids), "kind": "save", "scenario": sc,
-                           "scenario_file": str(self.scenarios[sc].path), "out": str(staging / sc),
-                           "formats": list(self.formats), "timeout": self.save_timeout}
+                request = {
+                    "id": next(self._ids),
+                    "kind": "save",
+                    "scenario": sc,
+                    "scenario_file": str(self.scenarios[sc].path),
+                    "out": str(staging / sc),
+                    "formats": list(self.formats),
+                    "timeout": self.save_timeout,
+                }
                 answer = session.ask(request, self.save_timeout, stage="build")
                 if answer["outcome"] in ("crash", "timeout"):
                     log.warning("%s: save of %s: %s", env.row_id, sc, answer["error"]["message"])
-                    metas[sc] = {"outcome": answer["outcome"], "stage": "build", "formats": {},
-                                 "error": answer["error"], "mode": answer.get("mode")}
+                    metas[sc] = {
+                        "outcome": answer["outcome"],
+                        "stage": "build",
+                        "formats": {},
+                        "error": answer["error"],
+                        "mode": answer.get("mode"),
+                    }
                 else:
-                    metas[sc] = self._adopt(staging / sc, env, sc, mode=answer.get("mode"))
+                    metas[sc] = self.artifacts.adopt(staging / sc, env, sc, mode=answer.get("mode"))
         except Interrupted:
             return metas
         return metas
 
-    def _adopt(self, staged: Path, env: Env, sc: str, mode: str | None = None) -> dict:
-        # The artifact stays where the harness wrote it: a saved model may hold absolute paths into
-        # its folder (a hub.KerasLayer stores its module's path), so moving it would break the model.
-        # The scenario-versioned name is a symlink to it.
-        final = self.artifact_dir(env, sc)
-        if final.is_symlink() or final.is_file():
-            final.unlink()
-        elif final.exists():
-            shutil.rmtree(final)
-        final.symlink_to(staged.relative_to(final.parent) if staged.is_relative_to(final.parent) else staged)
-        missing = {"type": "MissingMeta", "message": "meta.json missing", "traceback": ""}
-        meta = self._read_meta(final)
-        if meta is None:
-            return {"outcome": "crash", "stage": "save", "formats": {}, "error": missing, "mode": mode}
-        meta["mode"] = mode  # how the save was measured, kept with the artifact for later runs
-        (staged / "meta.json").write_text(json.dumps(meta, sort_keys=True, indent=1))
-        return meta
-
-    @staticmethod
-    def _read_meta(directory: Path) -> dict | None:
-        try:
-            return json.loads((directory / "meta.json").read_text())
-        except (OSError, ValueError):
-            return None
-
     # -- loading ----------------------------------------------------------
-    def _load_row(self, env: Env, cells: list[_Cell], metas: dict[str, dict[str, dict]], result: RunResult,
-                  rng: random.Random | None = None) -> None:
+    def _load_row(
+        self,
+        env: Env,
+        cells: list[PendingCell],
+        metas: dict[str, dict[str, dict]],
+        result: RunResult,
+        rng: random.Random | None = None,
+    ) -> None:
         session = self._session(env, "load")
         try:
             self._load_cells(session, cells, metas, result, rng)
@@ -398,12 +321,18 @@ class Engine:
         finally:
             self._end_session(session)
 
-    def _load_cells(self, session: RowSession, cells: list[_Cell], metas: dict[str, dict[str, dict]],
-                    result: RunResult, rng: random.Random | None) -> None:
+    def _load_cells(
+        self,
+        session: RowSession,
+        cells: list[PendingCell],
+        metas: dict[str, dict[str, dict]],
+        result: RunResult,
+        rng: random.Random | None,
+    ) -> None:
         entries = [(cell, o) for cell in cells for o in (("default",) if cell.lazy else OPTIONS)]
         if rng is not None:
             rng.shuffle(entries)
-        queue: deque[tuple[_Cell, str]] = deque(entries)
+        queue: deque[tuple[PendingCell, str]] = deque(entries)
         answered: dict[tuple, dict] = {}  # identical artifact + option -> the answer (each load is isolated)
         savers = {r.row.id: r.env for r in result.rows if r.env is not None}
         while queue:
@@ -412,33 +341,50 @@ class Engine:
             cell, option = queue.popleft()
             meta = metas[cell.save_row][cell.scenario]
             fmeta = meta["formats"][cell.fmt]
-            art = self.artifact_dir(savers[cell.save_row], cell.scenario)  # type: ignore[arg-type]
+            art = self.artifacts.dir(savers[cell.save_row], cell.scenario)  # type: ignore[arg-type]
             dedupe = (fmeta.get("sha256"), meta.get("ref_sha256"), cell.scenario, cell.fmt, option)
             answer = answered.get(dedupe) if fmeta.get("sha256") and meta.get("ref_sha256") else None
             if answer is not None:
                 with self._lock:
                     result.deduped += 1
             else:
-                request = {"id": next(self._ids), "kind": "load", "scenario": cell.scenario, "format": cell.fmt,
-                           "option": option, "artifact_dir": str(art), "timeout": self.load_timeout,
-                           "scenario_file": str(self.scenarios[cell.scenario].path)}
+                request = {
+                    "id": next(self._ids),
+                    "kind": "load",
+                    "scenario": cell.scenario,
+                    "format": cell.fmt,
+                    "option": option,
+                    "artifact_dir": str(art),
+                    "timeout": self.load_timeout,
+                    "scenario_file": str(self.scenarios[cell.scenario].path),
+                }
                 with self._lock:
                     result.loads += 1
                 answer = session.ask(request, self.load_timeout)
                 answered[dedupe] = answer
             durations = dict(answer.get("durations") or {})
             durations["save_s"] = fmeta.get("save_s")
-            cell.records[option] = _record(cell.scenario, cell.fmt, cell.save_row, cell.load_row, option,
-                                           outcome=answer["outcome"], stage=answer["stage"], error=answer.get("error"),
-                                           max_abs_diff=answer.get("max_abs_diff"), written=fmeta.get("written"),
-                                           durations=durations, mode=answer.get("mode"),
-                                           tolerance=answer.get("tolerance") or {"rtol": RTOL, "atol": ATOL})
+            cell.records[option] = new_record(
+                cell.scenario,
+                cell.fmt,
+                cell.save_row,
+                cell.load_row,
+                option,
+                outcome=answer["outcome"],
+                stage=answer["stage"],
+                error=answer.get("error"),
+                max_abs_diff=answer.get("max_abs_diff"),
+                written=fmeta.get("written"),
+                durations=durations,
+                mode=answer.get("mode"),
+                tolerance=answer.get("tolerance") or {"rtol": RTOL, "atol": ATOL},
+            )
             if cell.lazy and (following := cell.next_option()) is not None:
                 queue.append((cell, following))
             if cell.done():
                 self._finish(cell, result)
 
-    def _finish(self, cell: _Cell, result: RunResult) -> None:
+    def _finish(self, cell: PendingCell, result: RunResult) -> None:
         recs = [cell.records[o] for o in OPTIONS if o in cell.records]
         with self._lock:
             result.records.extend(recs)

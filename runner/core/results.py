@@ -1,92 +1,41 @@
-"""``results.json``: the versioned envelope around a run's records and cells."""
+"""``results.json``: the versioned envelope around a run's records and cells.
+
+The only seam between running and reporting: the run side writes it
+(``runner.run.collect``), the report side reads it. Nothing here imports the engine.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from . import __version__
-from .catalog import Scenario
 from .errors import ResultsError
-from .execute import RowRun, RunResult
-from .model import FORMATS, OPTIONS
 from .status import derive
-from .workers import tidy_message
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 3
 # 1: errors inline (runs before the error table); 2: no record mode, no run engine. Read for diffs against old runs.
 READABLE_VERSIONS = (1, 2, 3)
 
 
-def _tidy(record: dict) -> dict:
-    """Dead-worker messages without TF log chatter or paths (also for records cached before that rule)."""
-    err = record.get("error")
-    if err and err.get("type") == "WorkerDied":
-        message = tidy_message(err["message"])
-        if message != err["message"]:
-            record = dict(record, error=dict(err, message=message))
-    return record
-
-
 def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def host() -> dict:
-    return {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count() or 1,
-            "python": platform.python_version()}
-
-
-def row_entry(run: RowRun) -> dict:
-    row, env = run.row, run.env
-    return {
-        "id": row.id, "flavour": row.flavour, "tf": row.tf, "keras": row.keras, "python": row.python,
-        "tags": list(row.tags), "packages": list(row.packages), "env_vars": dict(row.env_vars),
-        "status": "env_error" if run.error else "ok", "error": run.error,
-        "lock": env.lock if env else None, "lock_hash": env.lock_hash if env else None,
-        "build_s": env.build_s if env else None,
-    }
-
-
-def scenario_entry(s: Scenario) -> dict:
-    return {"id": s.id, "title": s.title, "source": s.source, "claim": s.claim, "fix": s.fix, "hash": s.hash}
-
-
-def cells_from(records: list[dict], scenarios: dict[str, Scenario]) -> list[dict]:
+def cells_from(records: list[dict], fixes: dict[str, str]) -> list[dict]:
+    """The cells of ``records``, each derived from its records (``fixes``: scenario id -> its fix text)."""
     grouped: dict[tuple, list[dict]] = {}
     for rec in records:
         grouped.setdefault((rec["scenario"], rec["format"], rec["save_row"], rec["load_row"]), []).append(rec)
-    cells = []
-    for (sc, fmt, save_row, load_row), recs in grouped.items():
-        fix = scenarios[sc].fix if sc in scenarios else ""
-        cells.append({"scenario": sc, "format": fmt, "save_row": save_row, "load_row": load_row, **derive(recs, fix)})
-    return cells
-
-
-def build_results(run: RunResult, scenarios: dict[str, Scenario], formats: list[str], *, started: str,
-                  wall_s: float, pairs: str, selection: dict, command: str, engine: str = "fork",
-                  shuffle: int | None = None) -> dict:
-    records = [_tidy(r) for r in run.records]
-    order = {sc: i for i, sc in enumerate(scenarios)}
-    records.sort(key=lambda r: (order.get(r["scenario"], 99), FORMATS.index(r["format"]), r["save_row"], r["load_row"],
-                                OPTIONS.index(r["option"])))
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "keras-compat", "version": __version__},
-        "run": {"started": started, "finished": utc_now(), "wall_s": round(wall_s, 1), "host": host(), "pairs": pairs,
-                "selection": selection, "command": command,
-                "engine": {"name": engine, "shuffle": shuffle, "no_fork": dict(sorted(run.no_fork.items()))}},
-        "rows": [row_entry(r) for r in run.rows],
-        "scenarios": [scenario_entry(s) for s in scenarios.values()],
-        "formats": [f for f in FORMATS if f in formats],
-        "options": list(OPTIONS),
-        "records": records,
-        "cells": cells_from(records, scenarios),
-    }
+    return [
+        {"scenario": sc, "format": fmt, "save_row": save_row, "load_row": load_row, **derive(recs, fixes.get(sc, ""))}
+        for (sc, fmt, save_row, load_row), recs in grouped.items()
+    ]
 
 
 def pack(results: dict) -> dict:
@@ -130,8 +79,11 @@ def unpack(data: dict) -> dict:
     out = {k: v for k, v in data.items() if k not in ("records", "cells", "errors")}
     for kind in ("records", "cells"):
         items = data.get(kind)
-        out[kind] = [dict(i, error=resolve(i.get("error"))) if isinstance(i, dict) else i for i in items] \
-            if isinstance(items, list) else items
+        out[kind] = (
+            [dict(i, error=resolve(i.get("error"))) if isinstance(i, dict) else i for i in items]
+            if isinstance(items, list)
+            else items
+        )
     return out
 
 
@@ -148,7 +100,9 @@ def read_json(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file (run `python -m runner run` first)") from None
+        raise ResultsError(
+            f"no results file at {path}; run `keras-compat run` first, or pass the path of one"
+        ) from None
     except OSError as exc:
         raise ResultsError(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
@@ -157,8 +111,10 @@ def read_json(path: Path) -> dict:
         raise ResultsError(f"{path}: $: expected an object, got {type(data).__name__}")
     version = data.get("schema_version")
     if version not in READABLE_VERSIONS:
-        raise ResultsError(f"{path}: schema_version {version!r}; this keras-compat reads "
-                           f"{', '.join(map(str, READABLE_VERSIONS))} (upgrade keras-compat, or re-run)")
+        raise ResultsError(
+            f"{path}: schema_version {version!r}; this keras-compat reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (upgrade keras-compat, or re-run)"
+        )
     data = unpack(data)
     if version < 3:  # the same in memory, but for what older runs did not record
         for rec in data.get("records") or []:
@@ -171,5 +127,41 @@ def read_json(path: Path) -> dict:
     return data
 
 
-def command_line() -> str:
-    return "python -m runner " + " ".join(sys.argv[1:])
+def to_frame(results: dict, of: Literal["cells", "records"] = "cells") -> pd.DataFrame:
+    """The cells (or records) as a pandas DataFrame, one row each, for a notebook.
+
+    ``error`` is flattened into ``error_type`` / ``error_message`` (tracebacks are
+    left out), a record's ``durations`` and ``tolerance`` into their own columns,
+    and each row's flavour and versions are joined on as ``save_*`` / ``load_*``.
+
+        >>> from runner.core.results import read_json, to_frame
+        >>> cells = to_frame(read_json("reports/results.json"))
+        >>> cells[cells.save_row == cells.load_row].pivot_table(
+        ...     index="scenario", columns="load_tf", values="status", aggfunc="first")
+    """
+    import pandas as pd
+
+    if of not in ("cells", "records"):
+        raise ValueError(f"of={of!r}: use 'cells' or 'records'")
+    flat = []
+    for item in results[of]:
+        entry = {k: v for k, v in item.items() if k not in ("error", "durations", "tolerance")}
+        error = item.get("error") or {}
+        entry["error_type"], entry["error_message"] = error.get("type"), error.get("message")
+        for key, value in (item.get("durations") or {}).items():
+            entry[key] = value
+        for key, value in (item.get("tolerance") or {}).items():
+            entry[key] = value
+        flat.append(entry)
+    frame = pd.DataFrame(flat)
+    rows = pd.DataFrame(
+        [
+            {"id": r["id"], "flavour": r["flavour"], "tf": r["tf"], "keras": r["keras"], "python": r["python"]}
+            for r in results["rows"]
+        ]
+    )
+    for side in ("save", "load"):
+        frame = frame.merge(
+            rows.add_prefix(f"{side}_").rename(columns={f"{side}_id": f"{side}_row"}), on=f"{side}_row", how="left"
+        )
+    return frame

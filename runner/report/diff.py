@@ -16,26 +16,13 @@ selection, not a change of behaviour). ``python -m runner diff OLD NEW`` prints
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any
 
-from runner.model import STATUS_LABELS, Status
+from runner.core.cells import KEY_FIELDS, cell_key, transition, works
+from runner.core.signature import error_signature
+from runner.core.vocab import KIND_TITLES, KINDS, STATUS_LABELS, ChangeKind
 
-WORKING: frozenset[Status] = frozenset({"pass", "pass_custom_objects", "pass_unsafe"})
-ChangeKind = Literal["newly_broken", "newly_fixed", "changed_error", "changed_status"]
-KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
-KIND_TITLES: dict[ChangeKind, str] = {
-    "newly_broken": "Newly broken",
-    "newly_fixed": "Newly fixed",
-    "changed_error": "Changed error",
-    "changed_status": "Works another way",
-}
-
-CellKey = tuple[str, str, str, str]
-KEY_FIELDS = ("scenario", "format", "save_row", "load_row")
-
-
-def cell_key(cell: dict[str, Any]) -> CellKey:
-    return (cell["scenario"], cell["format"], cell["save_row"], cell["load_row"])
+from .markup import environment
 
 
 def _error_text(cell: dict[str, Any]) -> str | None:
@@ -48,24 +35,20 @@ def _side(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def _signature(cell: dict[str, Any]) -> tuple[str, tuple[str, str] | None]:
-    from runner.report import error_signature  # report imports this module; keep the cycle lazy
-
     error = cell.get("error")
     return cell["status"], error_signature(error["type"], error["message"]) if error else None
 
 
 def classify(old: dict[str, Any], new: dict[str, Any]) -> ChangeKind | None:
     """The kind of change between two versions of one cell, or None when nothing changed."""
-    was, now = old["status"] in WORKING, new["status"] in WORKING
-    if was and not now:
+    kind = transition(old["status"], new["status"])
+    if kind == "broken":
         return "newly_broken"
-    if now and not was:
+    if kind == "fixed":
         return "newly_fixed"
-    if not was and _signature(old) != _signature(new):
-        return "changed_error"
-    if was and old["status"] != new["status"]:
-        return "changed_status"
-    return None
+    if works(old["status"]):
+        return "changed_status" if kind == "changed" else None
+    return "changed_error" if _signature(old) != _signature(new) else None
 
 
 def diff_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +84,8 @@ def changed_count(d: dict[str, Any]) -> int:
 
 def diff_markdown(d: dict[str, Any]) -> str:
     """The diff as Markdown (templates/diff.md.j2): counts, then one table per kind of change."""
-    from runner.report import environment
-
-    return environment().get_template("diff.md.j2").render(
-        d=d, kinds=KINDS, titles=KIND_TITLES, total=changed_count(d), STATUS_LABELS=STATUS_LABELS
+    return (
+        environment()
+        .get_template("diff.md.j2")
+        .render(d=d, kinds=KINDS, titles=KIND_TITLES, total=changed_count(d), STATUS_LABELS=STATUS_LABELS)
     )

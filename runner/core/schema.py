@@ -17,9 +17,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from runner.errors import ResultsError
+from .errors import ResultsError
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "results.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "results.schema.json"
 
 # jsonschema messages embed the offending instance; a whole record would make the
 # message unreadable, so it is cut.

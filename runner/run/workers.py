@@ -27,12 +27,13 @@ import threading
 import time
 from collections import Counter, deque
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
+
+from runner.harness.loading import not_applicable
+from runner.harness.scenario import serve_declares
 
 from .backends import Env
 from .catalog import REPO, SCENARIO_DIR
-from .harness.loading import not_applicable
-from .harness.scenario import serve_declares
 
 log = logging.getLogger("keras_compat")
 
@@ -42,8 +43,10 @@ HARNESS_ARGV = ("-m", "runner.harness")  # run with the repository on PYTHONPATH
 READY_TIMEOUT = 600.0  # importing TF on a cold disk, plus the warm-up
 GRACE = 60.0  # beyond a request's own limit, before a forking harness counts as hung
 
-_NOISE = re.compile(r"^([IWE]\d{4} |WARNING|INFO|W0000|I0000|E0000|To enable|This TensorFlow binary"
-                    r"|.*cudart_stub|.*cuda_)")
+_NOISE = re.compile(
+    r"^([IWE]\d{4} |WARNING|INFO|W0000|I0000|E0000|To enable|This TensorFlow binary"
+    r"|.*cudart_stub|.*cuda_)"
+)
 _PATH = re.compile(r"(?<![\w<:/.])(/[\w.+-]+){2,}/?")
 
 
@@ -80,13 +83,25 @@ class WorkerDied(Exception):
 
 
 def died(kind: str, message: str, stage: str = "load") -> dict:
-    return {"outcome": kind, "stage": stage, "durations": {}, "max_abs_diff": None,
-            "error": {"type": "WorkerDied", "message": message, "traceback": ""}}
+    return {
+        "outcome": kind,
+        "stage": stage,
+        "durations": {},
+        "max_abs_diff": None,
+        "error": {"type": "WorkerDied", "message": message, "traceback": ""},
+    }
 
 
 class HarnessProcess:
-    def __init__(self, env: Env, args: list[str], *, stderr_path: Path | None = None,
-                 harness: tuple[str, ...] = HARNESS_ARGV, stop: threading.Event | None = None):
+    def __init__(
+        self,
+        env: Env,
+        args: list[str],
+        *,
+        stderr_path: Path | None = None,
+        harness: tuple[str, ...] = HARNESS_ARGV,
+        stop: threading.Event | None = None,
+    ):
         self._stop = stop
         self.stderr_tail: deque[str] = deque(maxlen=40)
         self._lines: queue.Queue = queue.Queue()
@@ -98,8 +113,13 @@ class HarnessProcess:
         # request (py-spy: 36% of a tf-keras row's load time).
         process_env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.proc = subprocess.Popen(
-            argv, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
-            text=True, bufsize=1,
+            argv,
+            env=process_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            text=True,
+            bufsize=1,
             start_new_session=True,  # a Ctrl-C reaches the orchestrator only; it stops its workers itself
         )
         self._log = open(stderr_path, "a", encoding="utf-8") if stderr_path else None
@@ -185,16 +205,25 @@ class HarnessProcess:
 class RowSession:
     """Every request of one task on one row, answered the way ``engine`` says."""
 
-    def __init__(self, env: Env, engine: Engine, *, scenario_dir: Path = SCENARIO_DIR, log_path: Path | None = None,
-                 harness: tuple[str, ...] = HARNESS_ARGV, stop: threading.Event | None = None,
-                 counts: Counter | None = None, lock: threading.Lock | None = None):
+    def __init__(
+        self,
+        env: Env,
+        engine: Engine,
+        *,
+        scenario_dir: Path = SCENARIO_DIR,
+        log_path: Path | None = None,
+        harness: tuple[str, ...] = HARNESS_ARGV,
+        stop: threading.Event | None = None,
+        counts: Counter | None = None,
+        lock: threading.Lock | None = None,
+    ):
         self.env = env
         self.engine = engine
         self.scenario_dir = scenario_dir
         self.log_path = log_path
         self.harness = harness
         self.stop = stop
-        self.counts = counts if counts is not None else Counter()
+        self.counts: Counter[Any] = counts if counts is not None else Counter()
         self._lock = lock or threading.Lock()
         self.proc: HarnessProcess | None = None
         self.fork_error: str | None = None  # why this row fell back to a fresh interpreter per request
@@ -202,12 +231,17 @@ class RowSession:
 
     def _count(self, key: str, n: float = 1) -> None:
         with self._lock:
-            self.counts[key] += n
+            self.counts[key] += n  # type: ignore[assignment]  # seconds are counted too
 
     def _start(self, mode: str) -> tuple[HarnessProcess, dict]:
         started = time.monotonic()
-        proc = HarnessProcess(self.env, ["serve", "--scenario-dir", str(self.scenario_dir), "--mode", mode],
-                              stderr_path=self.log_path, harness=self.harness, stop=self.stop)
+        proc = HarnessProcess(
+            self.env,
+            ["serve", "--scenario-dir", str(self.scenario_dir), "--mode", mode],
+            stderr_path=self.log_path,
+            harness=self.harness,
+            stop=self.stop,
+        )
         self._count("processes")
         try:
             ready = proc.read(READY_TIMEOUT)
@@ -239,8 +273,9 @@ class RowSession:
                     self.proc, ready = self._start("fork")
                     if not ready.get("fork"):
                         self.fork_error = ready.get("fork_error") or "the harness did not fork"
-                        log.warning("%s: no fork, a fresh interpreter per request: %s", self.env.row_id,
-                                    self.fork_error)
+                        log.warning(
+                            "%s: no fork, a fresh interpreter per request: %s", self.env.row_id, self.fork_error
+                        )
                         self.close()
                         return self._fresh(request, timeout, stage)
                 answer = self.proc.ask(request, timeout + GRACE)
@@ -266,12 +301,23 @@ class RowSession:
         if request.get("kind") != "load" or self.ready is None or "load_model_params" not in self.ready:
             return None
         declares = serve_declares(request["scenario_file"])
-        why = not_applicable(request["format"], request["option"], declares, bool(self.ready["facts"]["keras3"]),
-                             set(self.ready["load_model_params"]))
+        why = not_applicable(
+            request["format"],
+            request["option"],
+            declares,
+            bool(self.ready["facts"]["keras3"]),
+            set(self.ready["load_model_params"]),
+        )
         if why is None:
             return None
-        return {"outcome": "unsupported", "stage": "load", "max_abs_diff": None, "durations": {}, "mode": "parent",
-                "error": {"type": "Unsupported", "message": why, "traceback": ""}}
+        return {
+            "outcome": "unsupported",
+            "stage": "load",
+            "max_abs_diff": None,
+            "durations": {},
+            "mode": "parent",
+            "error": {"type": "Unsupported", "message": why, "traceback": ""},
+        }
 
     def _fresh(self, request: dict, timeout: float, stage: str) -> dict:
         decided = self._not_applicable(request)

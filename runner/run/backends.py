@@ -13,15 +13,18 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from runner.core.errors import EnvError
+from runner.core.versions import minor as version_minor
+from runner.core.versions import version_key
+
 from . import cmd
-from .errors import EnvError
 from .grid import Row
 
-LOCK_DIR = Path(__file__).with_name("locks")
+LOCK_DIR = Path(__file__).resolve().parents[1] / "locks"
 MARKER = "keras-compat-env.json"
 
 
@@ -39,9 +42,6 @@ class Env:
     lock: dict  # {"python": "3.7.16", "packages": {"name": "version"}}
     lock_hash: str
     build_s: float = 0.0
-    reused: bool = False
-    backend: str = "uv"
-    extra: dict = field(default_factory=dict)
 
     def python_argv(self) -> list[str]:
         return [str(self.python)]
@@ -63,14 +63,17 @@ def find_interpreter(version: str) -> Path:
     pyenv's shims for non-global versions do not run, so ask pyenv for the
     prefix; otherwise ask uv (which finds system and uv-managed Pythons).
     """
-    minor = ".".join(version.split(".")[:2])
+    minor = version_minor(version)
     candidates = []
     if shutil.which("pyenv"):
         res = cmd.run(["pyenv", "versions", "--bare"], timeout=30)
         installed = [v.strip() for v in res.stdout.splitlines() if v.strip()]
         exact = [v for v in installed if v == version]
-        same_minor = sorted((v for v in installed if v.startswith(minor + ".") and v.replace(".", "").isdigit()),
-                            key=lambda v: [int(p) for p in v.split(".")], reverse=True)
+        same_minor = sorted(
+            (v for v in installed if v.startswith(minor + ".") and v.replace(".", "").isdigit()),
+            key=version_key,
+            reverse=True,
+        )
         for v in exact + same_minor:
             prefix = cmd.run(["pyenv", "prefix", v], timeout=30).stdout.strip()
             if prefix:
@@ -91,8 +94,10 @@ def find_interpreter(version: str) -> Path:
                 res = cmd.run([uv, "python", "find", minor], timeout=60)
                 if res.ok and res.stdout.strip():
                     return Path(res.stdout.strip().splitlines()[-1])
-    raise EnvError(f"missing interpreter: Python {version} not found; "
-                   f"install it (`pyenv install {version}` or `uv python install {minor}`)")
+    raise EnvError(
+        f"missing interpreter: Python {version} not found; "
+        f"install it (`pyenv install {version}` or `uv python install {minor}`)"
+    )
 
 
 def _uv() -> str:
@@ -147,7 +152,7 @@ class UvBackend:
             same_spec = meta.get("spec") == row.spec_hash
             if same_spec and (lock_text is None or lock_text == self._lock_text(row, meta["freeze"])):
                 self._write_lock(lock_file, row, meta["freeze"])
-                return self._env(row, target, meta, time.monotonic() - start, reused=True)
+                return self._env(row, target, meta, time.monotonic() - start)
         interpreter = find_interpreter(row.python)
         uv = _uv()
         env = cmd.base_env({"UV_PYTHON_DOWNLOADS": "never"})
@@ -162,14 +167,16 @@ class UvBackend:
         py = str(tmp / "bin" / "python")
         if lock_text is not None:
             links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
-            res = cmd.run([uv, "pip", "sync", "--quiet", "--python", py, *links, str(lock_file)], env=env,
-                          timeout=self.timeout)
+            res = cmd.run(
+                [uv, "pip", "sync", "--quiet", "--python", py, *links, str(lock_file)], env=env, timeout=self.timeout
+            )
             if not res.ok:
                 raise EnvError(f"install of {lock_file.name} failed: {res.last_line()}")
         else:
             links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
-            res = cmd.run([uv, "pip", "install", "--quiet", "--python", py, *links, *row.packages], env=env,
-                          timeout=self.timeout)
+            res = cmd.run(
+                [uv, "pip", "install", "--quiet", "--python", py, *links, *row.packages], env=env, timeout=self.timeout
+            )
         if not res.ok:
             shutil.rmtree(tmp, ignore_errors=True)
             raise EnvError(f"install failed: {res.last_line()}")
@@ -182,7 +189,7 @@ class UvBackend:
         (tmp / MARKER).write_text(json.dumps(meta))
         self._write_lock(lock_file, row, freeze.stdout)
         tmp.rename(target)
-        return self._env(row, target, meta, time.monotonic() - start, reused=False)
+        return self._env(row, target, meta, time.monotonic() - start)
 
     @staticmethod
     def _read_lock(lock_file: Path, row: Row) -> str | None:
@@ -210,11 +217,17 @@ class UvBackend:
         except OSError:
             pass  # a read-only checkout still runs; the lock is in the results
 
-    def _env(self, row: Row, target: Path, meta: dict, elapsed: float, *, reused: bool) -> Env:
+    def _env(self, row: Row, target: Path, meta: dict, elapsed: float) -> Env:
         lock = {"python": meta["python"], "packages": parse_freeze(meta["freeze"])}
         lock_hash = hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()
-        return Env(row_id=row.id, python=target / "bin" / "python", env_vars=dict(row.env_vars), lock=lock,
-                   lock_hash=lock_hash, build_s=round(elapsed, 2), reused=reused)
+        return Env(
+            row_id=row.id,
+            python=target / "bin" / "python",
+            env_vars=dict(row.env_vars),
+            lock=lock,
+            lock_hash=lock_hash,
+            build_s=round(elapsed, 2),
+        )
 
 
 BACKENDS: dict[str, type] = {"uv": UvBackend}

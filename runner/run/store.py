@@ -72,6 +72,7 @@ class Store:
                     os.fsync(handle.fileno())
             except OSError as exc:  # disk full, read-only: the run goes on, the cell runs again next time
                 if not self.write_failed:
-                    log.warning("results cache %s not written (%s): this run's cells stay in memory", self.path,
-                                exc.strerror)
+                    log.warning(
+                        "results cache %s not written (%s): this run's cells stay in memory", self.path, exc.strerror
+                    )
                 self.write_failed = True

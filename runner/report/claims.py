@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from runner.errors import KerasCompatError
-from runner.model import FORMATS, OPTIONS, OUTCOMES, STATUSES
+from runner.core.errors import KerasCompatError
+from runner.core.vocab import FORMATS, OPTIONS, OUTCOMES, STATUSES
 
-CLAIMS_FILE = Path(__file__).resolve().parent / "claims.toml"
+CLAIMS_FILE = Path(__file__).resolve().parents[1] / "claims.toml"
 
 Verdict = Literal["holds", "does_not_hold", "not_measured"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -204,9 +204,7 @@ def check_cell(claim: Claim, cell: dict[str, Any], records: dict[str, dict[str, 
 def evaluate(claims: Iterable[Claim], results: dict[str, Any], row_order: list[str] | None = None) -> list[ClaimResult]:
     """Every claim's verdict per environment (same-env cells), rows in ``row_order``."""
     order = row_order or [r["id"] for r in results["rows"]]
-    cells = {
-        (c["scenario"], c["format"], c["save_row"]): c for c in results["cells"] if c["save_row"] == c["load_row"]
-    }
+    cells = {(c["scenario"], c["format"], c["save_row"]): c for c in results["cells"] if c["save_row"] == c["load_row"]}
     records: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
     for r in results["records"]:
         if r["save_row"] == r["load_row"]:

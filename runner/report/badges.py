@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runner.history import pass_rate
+from .history import pass_rate
+from .markup import environment
 
 # Approximate advance of an 11 px Verdana character, as shields.io badges assume.
 _CHAR_PX = 6.6
@@ -51,8 +52,6 @@ def badge_texts(results: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
 
 def render_badges(results: dict[str, Any]) -> dict[str, str]:
     """``file name -> SVG text``."""
-    from runner.report import environment
-
     template = environment().get_template("badge.svg.j2")
     out = {}
     for name, (label, value, colour) in badge_texts(results).items():

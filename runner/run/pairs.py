@@ -12,8 +12,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from runner.core.lines import next_release, release_lines
 
 from .grid import Row
 
@@ -21,30 +20,9 @@ Pair = tuple[str, str]  # save row id, load row id
 PAIRS_MODES = ("same", "targets", "all")
 
 
-def _vkey(version: str) -> tuple[int, ...]:
-    """``2.2.4-tf`` -> (2, 2, 4): numeric parts only."""
-    return tuple(int(m.group()) if (m := re.match(r"\d+", p)) else 0 for p in version.split("."))
-
-
-def _line_key(row: Row) -> tuple:
-    return (_vkey(row.keras), _vkey(row.tf)) if row.flavour == "keras3" else (_vkey(row.tf), _vkey(row.keras))
-
-
-def lines(rows: Iterable[Row]) -> dict[str, list[Row]]:
-    """Each Keras line's saving rows, oldest first (Python-axis extras left out)."""
-    out: dict[str, list[Row]] = {}
-    for row in rows:
-        if row.load_only or "python-axis" in row.tags:
-            continue
-        out.setdefault(row.flavour, []).append(row)
-    for flavour in out:
-        out[flavour].sort(key=_line_key)
-    return out
-
-
 def targets(rows: list[Row]) -> dict[str, set[str]]:
     """For each saving row, the rows its artifacts are loaded in (besides itself)."""
-    by_line = lines(rows)
+    by_line = release_lines(rows)
     newest = {flavour: line[-1].id for flavour, line in by_line.items()}
     out: dict[str, set[str]] = {r.id: set() for r in rows if not r.load_only}
     for line in by_line.values():
@@ -55,15 +33,15 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
         if row.load_only:
             continue
         out[row.id].update(newest.values())
-        if "python-axis" in row.tags or any("python-axis" in r.tags and r.tf == row.tf and r.flavour == row.flavour
-                                            for r in rows):
+        if "python-axis" in row.tags or any(
+            "python-axis" in r.tags and r.tf == row.tf and r.flavour == row.flavour for r in rows
+        ):
             out[row.id].update(r.id for r in rows if r.tf == row.tf and r.flavour == row.flavour and not r.load_only)
         # the next release of the line, for a Python-axis row: what its main row moves to
         if "python-axis" in row.tags:
-            line = by_line.get(row.flavour, [])
-            later = [r for r in line if _line_key(r) > _line_key(row)]
-            if later:
-                out[row.id].add(later[0].id)
+            later = next_release(row, by_line.get(row.flavour, []))
+            if later is not None:
+                out[row.id].add(later.id)
     for row in rows:
         if row.load_only:
             for saver in rows:

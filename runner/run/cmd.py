@@ -46,13 +46,19 @@ def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float | None = None,
-        cwd: str | None = None) -> Result:
+def run(
+    argv: list[str], *, env: dict[str, str] | None = None, timeout: float | None = None, cwd: str | None = None
+) -> Result:
     log.debug("$ %s", " ".join(argv))
     try:
         proc = subprocess.run(
-            argv, env=env if env is not None else base_env(), capture_output=True, text=True,
-            timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL,
+            argv,
+            env=env if env is not None else base_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
         return Result(tuple(argv), 127, "", f"{argv[0]}: {exc.strerror}")

@@ -11,28 +11,31 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GridError, SelectionError
-from .model import FLAVOURS, Flavour
+from runner.core.errors import GridError, SelectionError
+from runner.core.versions import minor as _minor
+from runner.core.vocab import FLAVOUR_ENV, FLAVOUR_LABELS, FLAVOURS, Flavour
 
-GRID_FILE = Path(__file__).with_name("grid.toml")
-ROW_KEYS = {"flavour", "tf", "keras", "python", "packages", "note", "tags", "id", "expect_env_error", "env",
-            "load_only", "find_links"}
+GRID_FILE = Path(__file__).resolve().parents[1] / "grid.toml"
+ROW_KEYS = {
+    "flavour",
+    "tf",
+    "keras",
+    "python",
+    "packages",
+    "note",
+    "tags",
+    "id",
+    "expect_env_error",
+    "env",
+    "load_only",
+    "find_links",
+}
 
 # Environment variables a flavour needs so that ``tf.keras`` is the Keras it names.
 VERSION = re.compile(r"^\d+(\.\d+)+(-?[a-z][a-z0-9]*)?$")  # keras 2.2.4-tf is TF 2.0's bundled version
-
-FLAVOUR_ENV: dict[str, dict[str, str]] = {
-    "keras2": {},
-    "tf_keras": {"TF_USE_LEGACY_KERAS": "1"},
-    "keras3": {},
-}
-
-
-def _minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +99,7 @@ class Row:
 
     @property
     def label(self) -> str:
-        kind = {"keras2": "Keras 2 (tf.keras)", "tf_keras": "tf-keras", "keras3": "Keras 3"}[self.flavour]
+        kind = FLAVOUR_LABELS[self.flavour]
         backend = dict(self.env_vars).get("KERAS_BACKEND")
         return f"TF {self.tf} · {kind} {self.keras}{f' ({backend})' if backend else ''} · Py {self.python}"
 
@@ -166,11 +169,3 @@ def select(names: list[str] | None, known: list[str], what: str) -> list[str]:
             raise SelectionError(f"unknown {what} {pattern!r}: no {what} matches it (choices: {sample})")
         chosen.update(hits)
     return [k for k in known if k in chosen]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Selection:
-    rows: tuple[Row, ...]
-    scenarios: tuple[str, ...]
-    formats: tuple[str, ...]
-    patterns: dict = field(default_factory=dict, compare=False)

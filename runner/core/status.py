@@ -15,7 +15,7 @@ The rules (docs/results-format.md):
 
 from __future__ import annotations
 
-from .model import Option, Outcome, Status
+from .vocab import Option, Outcome, Status
 
 NO_ARTIFACT: tuple[Outcome, ...] = ("env_error", "build_error", "save_error")
 WORKS: tuple[tuple[Option, Status], ...] = (
@@ -27,7 +27,7 @@ WORKS: tuple[tuple[Option, Status], ...] = (
 FIX_FOR_OPTION: dict[str, str] = {
     "custom_objects": "load with custom_objects={...} naming the scenario's classes/functions/globals",
     "registered": "register the custom classes globally "
-                  "(keras.utils.get_custom_objects / @register_keras_serializable) before loading",
+    "(keras.utils.get_custom_objects / @register_keras_serializable) before loading",
     "safe_mode_off": "load with safe_mode=False (only for files you trust: it runs the stored bytecode)",
     "compile_off": "load with compile=False (the model's training config does not deserialize)",
 }
@@ -55,9 +55,13 @@ def derive(records: list[dict], scenario_fix: str = "") -> dict:
         record = by_option.get(option)
         if record and record["outcome"] == "ok":
             rescued = option != "default"
-            return {"status": status, "option": option, "written": written,
-                    "error": default.get("error") if rescued else None,
-                    "fix": FIX_FOR_OPTION[option] if rescued else None}
+            return {
+                "status": status,
+                "option": option,
+                "written": written,
+                "error": default.get("error") if rescued else None,
+                "fix": FIX_FOR_OPTION[option] if rescued else None,
+            }
 
     compile_off = by_option.get("compile_off")
     fix = FIX_FOR_OPTION["compile_off"] if compile_off and compile_off["outcome"] == "ok" else scenario_fix
@@ -65,5 +69,10 @@ def derive(records: list[dict], scenario_fix: str = "") -> dict:
 
 
 def _cell(status: str, record: dict, written: str | None, fix: str | None) -> dict:
-    return {"status": status, "option": record["option"], "written": written, "error": record.get("error"),
-            "fix": fix or None}
+    return {
+        "status": status,
+        "option": record["option"],
+        "written": written,
+        "error": record.get("error"),
+        "fix": fix or None,
+    }

@@ -8,30 +8,22 @@ old results around. ``reports/history.jsonl`` grows by a few hundred bytes a nig
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from runner.errors import ResultsError
-from runner.model import STATUSES
+from runner.core.cells import count_statuses
+from runner.core.errors import ResultsError
 
 HISTORY_NAME = "history.jsonl"
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """One run's history entry: counts by status overall, for same-env cells and per load row."""
-    overall: Counter[str] = Counter()
-    same: Counter[str] = Counter()
-    per_row: dict[str, Counter[str]] = {}
-    for cell in results["cells"]:
-        overall[cell["status"]] += 1
-        if cell["save_row"] == cell["load_row"]:
-            same[cell["status"]] += 1
-        per_row.setdefault(cell["load_row"], Counter())[cell["status"]] += 1
-
-    def ordered(counts: Counter[str]) -> dict[str, int]:
-        return {s: counts[s] for s in STATUSES if counts[s]}
-
+    cells = results["cells"]
+    per_row: dict[str, list[str]] = {}
+    for cell in cells:
+        per_row.setdefault(cell["load_row"], []).append(cell["status"])
+    overall = count_statuses(c["status"] for c in cells)
     run = results["run"]
     return {
         "finished": run["finished"],
@@ -40,9 +32,9 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "tool_version": results["tool"]["version"],
         "rows": len(results["rows"]),
         "cells": sum(overall.values()),
-        "counts": ordered(overall),
-        "same_env": ordered(same),
-        "per_load_row": {row: ordered(per_row[row]) for row in sorted(per_row)},
+        "counts": overall,
+        "same_env": count_statuses(c["status"] for c in cells if c["save_row"] == c["load_row"]),
+        "per_load_row": {row: count_statuses(per_row[row]) for row in sorted(per_row)},
     }
 
 

@@ -12,11 +12,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SelectionError
+from runner.core.errors import SelectionError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios"
-HARNESS_DIR = Path(__file__).resolve().parent / "harness"  # the in-env package: python -m runner.harness
+HARNESS_DIR = REPO / "runner" / "harness"  # the in-env package: python -m runner.harness
 NOT_SCENARIOS = {"__init__"}
 
 

@@ -1,0 +1,337 @@
+"""The one command line: ``keras-compat`` (or ``python -m runner``).
+
+``run`` measures the grid and publishes; ``report``, ``diff``, ``upgrade``, ``badges`` and
+``merge`` read results.json files; ``rows`` and ``scenarios`` list the catalog. Each
+subcommand's ``func`` takes the parsed args and returns the exit code; a
+KerasCompatError becomes one ``error: ...`` line and its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runner import __version__
+from runner.core.cells import count_statuses
+from runner.core.errors import KerasCompatError, SelectionError
+from runner.core.results import read_json
+from runner.core.schema import validate
+from runner.core.vocab import FORMATS
+from runner.run.backends import BACKENDS, default_home
+from runner.run.catalog import REPO, load_catalog
+from runner.run.grid import GRID_FILE, load_grid, select
+from runner.run.pairs import PAIRS_MODES, plan_pairs, shard
+from runner.run.state import Progress as EngineProgress
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+log = logging.getLogger("keras_compat")
+
+
+class RichProgress(EngineProgress):
+    """Cells done / total, failures so far and time left, on a rich progress bar."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.failures = 0
+        self.bar = Progress(
+            TextColumn("[bold]cells"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failures]} failing"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[row]}"),
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("cells", total=total, failures=0, row="")
+
+    def advance(self, row: str, n: int, failures: int) -> None:
+        self.failures += failures
+        assert self.task is not None, "start() first"
+        self.bar.update(self.task, advance=n, failures=self.failures, row=row)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from runner.core.results import utc_now
+    from runner.report.publish import publish_run
+    from runner.run.collect import build_results, command_line
+    from runner.run.engine import Engine
+    from runner.run.state import Progress
+
+    grid = load_grid(Path(args.grid) if args.grid else None)
+    catalog = load_catalog()
+    row_ids = select(args.rows, [r.id for r in grid.rows], "row")
+    scenario_ids = select(args.scenarios, list(catalog), "scenario")
+    formats = select(args.formats, list(FORMATS), "format")
+    rows = [grid.row(r) for r in row_ids]
+    scenarios = {s: catalog[s] for s in scenario_ids}
+    work = Path(args.work)
+    backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
+    quiet = args.quiet or not sys.stderr.isatty()
+    progress = Progress() if quiet else RichProgress()
+    started, t0 = utc_now(), time.monotonic()
+    pairs = plan_pairs(rows, args.pairs)
+    if args.shard:
+        index, _, count = args.shard.partition("/")
+        try:
+            pairs = shard(pairs, int(index), int(count))
+        except ValueError:
+            raise SelectionError(f"--shard {args.shard}: use I/N with 1 <= I <= N, e.g. --shard 2/20") from None
+        rows = [r for r in rows if any(r.id in p for p in pairs)]
+    print(
+        f"keras-compat {__version__}: {len(rows)} rows, {len(pairs)} save/load pairs ({args.pairs}) x "
+        f"{len(scenarios)} scenarios x {len(formats)} formats = {len(pairs) * len(scenarios) * len(formats)} cells, "
+        f"{args.jobs} at a time",
+        file=sys.stderr,
+    )
+    engine = Engine(
+        backend=backend,
+        work=work,
+        scenarios=scenarios,
+        formats=formats,
+        jobs=args.jobs,
+        progress=progress,
+        lazy=args.lazy,
+        engine="fresh" if args.isolate else args.engine,
+        shuffle=args.shuffle,
+    )
+
+    def stop(signum, frame):  # Ctrl-C or SIGTERM: stop workers, record nothing in flight, keep what finished
+        engine.stopping.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run = engine.run(rows, pairs)
+    finally:
+        if isinstance(progress, RichProgress):
+            progress.stop()
+    results = build_results(
+        run,
+        scenarios,
+        formats,
+        started=started,
+        wall_s=time.monotonic() - t0,
+        pairs=args.pairs,
+        selection={"rows": args.rows or ["*"], "scenarios": args.scenarios or ["*"], "formats": args.formats or ["*"]},
+        command=command_line(),
+        engine=engine.engine,
+        shuffle=args.shuffle,
+        row_order=[r.id for r in grid.rows],
+    )
+    written = publish_run(results, Path(args.out))
+    counts = count_statuses(cell["status"] for cell in results["cells"])
+    print(
+        f"{len(results['cells'])} cells ({run.ran} run, {run.cached} from cache) in {time.monotonic() - t0:.0f}s: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        file=sys.stderr,
+    )
+    modes = ", ".join(f"{k} {run.processes[k]}" for k in ("fork", "fresh", "parent", "shared") if run.processes[k])
+    print(
+        f"  loads sent {run.loads}, deduplicated {run.deduped}; answered by mode: {modes or 'none'}; "
+        f"harness processes {run.worker_starts}, fork crashes/hangs confirmed fresh "
+        f"{run.processes['confirmed_fresh']}, parents restarted {run.processes['parent_restarts']}; "
+        + ", ".join(f"{k} {v}s" for k, v in run.timings.items()),
+        file=sys.stderr,
+    )
+    print(
+        "  core seconds: " + ", ".join(f"{k} {run.processes[k]:.0f}" for k in ("start_s", "save_s", "load_s")),
+        file=sys.stderr,
+    )
+    for row_id, why in run.no_fork.items():
+        print(f"  no fork on {row_id} (a fresh interpreter per request): {why}", file=sys.stderr)
+    for row_run in run.rows:
+        if row_run.error:
+            print(f"  env_error {row_run.row.id}: {row_run.error}", file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0
+
+
+def _results(path: str) -> dict:
+    """A results.json read and validated; a missing or broken one is a one-line ResultsError."""
+    results = read_json(Path(path))
+    validate(results)
+    return results
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.report.publish import publish_beside
+
+    for p in publish_beside(_results(args.results), Path(args.out), validated=True):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from runner.report.upgrade_md import upgrade_markdown
+
+    print(upgrade_markdown(read_json(Path(args.results)), args.src, args.dst), end="")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from runner.report.publish import publish_run
+    from runner.run.merge import merge_files
+
+    for p in publish_run(merge_files([Path(p) for p in args.results]), Path(args.out)):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from runner.report.diff import diff_markdown, diff_results
+
+    sys.stdout.write(diff_markdown(diff_results(_results(args.old), _results(args.new))))
+    return 0
+
+
+def cmd_badges(args: argparse.Namespace) -> int:
+    from runner.report.badges import write_badges
+
+    for path in write_badges(_results(args.results), Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_rows(args: argparse.Namespace) -> int:
+    grid = load_grid(Path(args.grid) if args.grid else None)
+    for row in grid.rows:
+        extra = f"  [expect env_error: {row.expect_env_error}]" if row.expect_env_error else ""
+        print(f"{row.id:28} {row.label}  tags={','.join(row.tags)}{extra}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for s in load_catalog().values():
+        print(f"{s.id:28} {s.title}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="keras-compat",
+        description="Will your saved Keras models still load, and "
+        "compute the same thing? Measured in real, isolated environments.",
+    )
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios in grid rows and write results.json, MATRIX.md, index.html")
+    run.add_argument("--rows", action="append", help="row ids or globs, comma-separated (default: all)")
+    run.add_argument("--scenarios", action="append", help="scenario ids or globs (default: all)")
+    run.add_argument("--formats", action="append", help=f"formats or globs: {', '.join(FORMATS)} (default: all)")
+    run.add_argument(
+        "--pairs",
+        default="targets",
+        choices=list(PAIRS_MODES),
+        help="save/load env pairs: same (same-env matrix), targets (+ upgrade targets, default), all",
+    )
+    run.add_argument("--shard", default=None, help="I/N: run shard I of N (split by load row); join with `merge`")
+    run.add_argument(
+        "--lazy",
+        default="cross",
+        choices=["cross", "always", "never"],
+        help="try non-default load options only when the default fails: on cross-env pairs (default), always, or never",
+    )
+    run.add_argument(
+        "--engine",
+        default="fork",
+        choices=["fork", "fresh"],
+        help="fork: each save and load in a child of a warmed-up interpreter (default); "
+        "fresh: a fresh interpreter per save and per load (the slow reference)",
+    )
+    run.add_argument("--isolate", action="store_true", help="the same as --engine fresh")
+    run.add_argument(
+        "--shuffle",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="run saves and loads in a random order drawn from SEED (the records must not change)",
+    )
+    run.add_argument("--out", default=str(REPO / "reports"), help="where results.json and the reports go")
+    run.add_argument(
+        "--work",
+        default=os.environ.get("KC_WORK") or str(REPO / ".kc"),
+        help="artifacts and the results cache (resumable)",
+    )
+    run.add_argument("--home", default=None, help=f"where envs live (default: $KC_HOME or {default_home()})")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows run at once (default: CPU count)")
+    run.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
+    run.add_argument("--grid", default=None, help=f"grid file (default: {GRID_FILE.relative_to(REPO)})")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+    rep = sub.add_parser("report", help="re-render MATRIX.md and index.html from a results.json")
+    rep.add_argument("--results", default=str(REPO / "reports" / "results.json"))
+    rep.add_argument("--out", default=str(REPO / "reports"))
+    rep.set_defaults(func=cmd_report)
+    rows = sub.add_parser("rows", help="list the grid's rows")
+    rows.add_argument("--grid", default=None)
+    rows.set_defaults(func=cmd_rows)
+    sc = sub.add_parser("scenarios", help="list the scenario catalog")
+    sc.set_defaults(func=cmd_scenarios)
+    up = sub.add_parser(
+        "upgrade", help="Markdown of every scenario x format whose status changes from one row to another"
+    )
+    up.add_argument("--from", dest="src", required=True, help="row the models are saved in")
+    up.add_argument("--to", dest="dst", required=True, help="row they are loaded in after the upgrade")
+    up.add_argument("--results", default=str(REPO / "reports" / "results.json"))
+    up.set_defaults(func=cmd_upgrade)
+    mg = sub.add_parser("merge", help="join shards' results.json files into one and render the reports")
+    mg.add_argument("results", nargs="+", help="the shards' results.json files")
+    mg.add_argument("--out", default=str(REPO / "reports"))
+    mg.set_defaults(func=cmd_merge)
+    diff = sub.add_parser(
+        "diff", help="what changed between two results.json: newly broken, newly fixed, changed error"
+    )
+    diff.add_argument("old", help="the earlier results.json")
+    diff.add_argument("new", help="the later results.json")
+    diff.set_defaults(func=cmd_diff)
+    badges = sub.add_parser("badges", help="write pass-rate.svg and last-run.svg for the README")
+    badges.add_argument(
+        "--results", default=str(REPO / "reports" / "results.json"), help="the results.json to summarise"
+    )
+    badges.add_argument("--out", default=str(REPO / "reports"), help="directory the SVGs are written to")
+    badges.set_defaults(func=cmd_badges)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except KerasCompatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are saved; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

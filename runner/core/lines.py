@@ -1,0 +1,63 @@
+"""Release lines: the one rule for "the next release" and "the newest of a line".
+
+A *line* is one flavour's saving environments ordered by their version axis: the
+Keras version for Keras 3 (Keras 3 releases on its own cycle), the TF version
+otherwise. Rows of the Python axis (the same TF on another Python, tag
+``python-axis``) repeat a release, so a line leaves them out unless it has
+nothing else. Load-only rows (Keras 3 on JAX or torch) save nothing and are on
+no line.
+
+Rows are grid rows (``runner.run.grid.Row``) or the row objects of a results.json;
+both have ``id``, ``flavour``, ``tf``, ``keras``, ``python`` and ``tags``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from .versions import version_key
+
+R = TypeVar("R")
+PYTHON_AXIS = "python-axis"
+
+
+def _get(row: Any, key: str) -> Any:
+    return row[key] if isinstance(row, dict) else getattr(row, key)
+
+
+def axis(row: Any) -> tuple[str, str]:
+    """What a row's version means on its line: ``("Keras", "3.4.1")`` for Keras 3, ``("TF", "2.15.1")`` otherwise."""
+    return ("Keras", _get(row, "keras")) if _get(row, "flavour") == "keras3" else ("TF", _get(row, "tf"))
+
+
+def line_key(row: Any) -> tuple[tuple[int, ...], ...]:
+    """Where a row sits on its line: the axis version first, then the other one, then Python."""
+    tf, keras, python = (version_key(_get(row, k)) for k in ("tf", "keras", "python"))
+    return (keras, tf, python) if _get(row, "flavour") == "keras3" else (tf, keras, python)
+
+
+def release_lines(rows: Iterable[R], savers: set[str] | None = None) -> dict[str, list[R]]:
+    """Each flavour's line, oldest first.
+
+    ``savers``: the ids of the rows that saved (default: every row that is not load-only).
+    """
+    by_flavour: dict[str, list[R]] = {}
+    for row in rows:
+        saves = _get(row, "id") in savers if savers is not None else not getattr(row, "load_only", False)
+        if saves:
+            by_flavour.setdefault(_get(row, "flavour"), []).append(row)
+    return {f: main_line(line) for f, line in by_flavour.items()}
+
+
+def main_line(rows: Iterable[R]) -> list[R]:
+    """``rows`` along their version line, the Python axis left out if anything else is there."""
+    rows = list(rows)
+    main = [r for r in rows if PYTHON_AXIS not in _get(r, "tags")] or rows
+    return sorted(main, key=line_key)
+
+
+def next_release(row: Any, line: list[R]) -> R | None:
+    """The first row of ``line`` on a later release of ``row``'s axis (not the same release on another Python)."""
+    mine = version_key(axis(row)[1])
+    return next((other for other in line if version_key(axis(other)[1]) > mine), None)

@@ -1,0 +1,126 @@
+"""Markdown and HTML helpers, and the Jinja2 environment the templates render in.
+
+No HTML or Markdown is built in Python: escaping is the templates' job (autoescape
+for HTML, the ``md``/``code`` filters for Markdown).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from runner.core.vocab import KIND_TITLES, KINDS, NOT_RUN, STATUS_LABELS, STATUS_MEANINGS, WRITTEN_MEANINGS
+
+from .claims import VERDICT_LABELS
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+# MATRIX.md stays compact: this many cells per upgrade.
+UPGRADE_CELLS_MD = 10
+# index.html: at most this many cells listed per kind of change, and per error group.
+CHANGES_LISTED = 200
+GROUP_CELLS_LISTED = 12
+
+
+def trend_points(entries: Sequence[dict[str, Any]], width: int = 300, height: int = 40) -> str:
+    """The pass rates as an SVG polyline ``points`` attribute (x grows with the run, y = 100% at the top)."""
+    rates = [e["pass_rate"] for e in entries if e.get("pass_rate") is not None]
+    if not rates:
+        return ""
+    step = width / max(len(rates) - 1, 1)
+    return " ".join(f"{i * step:.1f},{(1 - r) * height:.1f}" for i, r in enumerate(rates))
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` only occur inside JSON strings, where ``\\u003c`` etc.
+    mean the same, so ``</script>`` or ``<!--`` in an error message cannot end
+    the block.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+# Markdown: characters that would start formatting, a link, HTML or a table cell.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
+
+
+def md_text(value: object) -> str:
+    """Plain text for Markdown prose and table cells: one line, specials escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def md_code(value: object, table: bool = False) -> str:
+    """An inline code span that survives backticks (and, in a table, pipes) in the text."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    if table:
+        # GFM splits table cells on | before it parses code spans.
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+def md_fenced(value: object, info: str = "text") -> str:
+    """A fenced code block that survives backtick runs in the text."""
+    text = str(value).rstrip("\n")
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith((".html", ".html.j2", ".svg.j2"))
+
+
+def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """The Jinja2 environment: autoescape for HTML templates only, undefined names are errors."""
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=_autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        md=md_text, code=md_code, fenced=md_fenced, duration=duration, script_json=script_json, percent=percent
+    )
+    env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        STATUS_MEANINGS=STATUS_MEANINGS,
+        WRITTEN_MEANINGS=WRITTEN_MEANINGS,
+        NOT_RUN=NOT_RUN,
+        VERDICT_LABELS=VERDICT_LABELS,
+        KIND_TITLES=KIND_TITLES,
+        KINDS=KINDS,
+        trend_points=trend_points,
+        CHANGES_LISTED=CHANGES_LISTED,
+        GROUP_CELLS_LISTED=GROUP_CELLS_LISTED,
+        UPGRADE_CELLS_MD=UPGRADE_CELLS_MD,
+    )
+    return env

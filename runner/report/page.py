@@ -1,0 +1,219 @@
+"""The JSON embedded once in index.html: the page's script builds everything from it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from runner.core.vocab import (
+    EXPECTED_WRITTEN,
+    KIND_TITLES,
+    NOT_RUN,
+    OUTCOMES,
+    STAGES,
+    STATUS_LABELS,
+    STATUS_MEANINGS,
+    WRITTEN,
+    WRITTEN_MEANINGS,
+)
+from runner.harness import protocol
+
+from .claims import VERDICT_LABELS
+from .upgrades import savers_of, shortcuts
+from .view import View
+
+
+def page_data(view: View) -> dict[str, Any]:
+    """The JSON embedded once in index.html; the page's script builds everything from it.
+
+    Cells and records are arrays (field names in ``cell_fields`` / ``record_fields``)
+    that point into the ``rows``/``scenarios``/``formats``/``errors``/``tracebacks``/
+    ``fixes``/``groups`` tables and, for records, into ``record_vocab`` and
+    ``tolerances``, so repeated strings are stored once. Cells cover every (save_row,
+    load_row) pair in the run, not only the same-env ones the matrix shows first.
+    """
+    results = view.results
+    row_ix = {r["id"]: i for i, r in enumerate(view.columns)}
+    scenario_ix = {s["id"]: i for i, s in enumerate(results["scenarios"])}
+    format_ix = {f: i for i, f in enumerate(results["formats"])}
+    group_ix = {g.id: i for i, g in enumerate(view.groups)}
+
+    errors: list[dict[str, str]] = []
+    error_ix: dict[tuple[str, str], int] = {}
+    tracebacks: list[str] = []
+    traceback_ix: dict[str, int] = {}
+    fixes: list[str] = []
+    fix_ix: dict[str, int] = {}
+
+    def error_ref(error: dict[str, Any] | None) -> int:
+        if error is None:
+            return -1
+        key = (error["type"], error["message"])
+        if key not in error_ix:
+            error_ix[key] = len(errors)
+            errors.append({"type": error["type"], "message": error["message"]})
+        return error_ix[key]
+
+    def traceback_ref(error: dict[str, Any] | None) -> int:
+        # Only cells carry a traceback: the detail view shows the one the status rests on.
+        if error is None or not error["traceback"]:
+            return -1
+        text = _tail(error["traceback"])
+        if text not in traceback_ix:
+            traceback_ix[text] = len(tracebacks)
+            tracebacks.append(text)
+        return traceback_ix[text]
+
+    def fix_ref(fix: str | None) -> int:
+        if fix is None:
+            return -1
+        if fix not in fix_ix:
+            fix_ix[fix] = len(fixes)
+            fixes.append(fix)
+        return fix_ix[fix]
+
+    cells = []
+    for i, c in enumerate(view.cells):
+        group = view.group_of.get(i)
+        cells.append(
+            [
+                scenario_ix[c.scenario],
+                format_ix[c.format],
+                row_ix[c.save_row],
+                row_ix[c.load_row],
+                c.status,
+                c.option,
+                c.written,
+                error_ref(c.error),
+                fix_ref(c.fix),
+                group_ix[group.id] if group else -1,
+                traceback_ref(c.error),
+            ]
+        )
+    cell_ix = {(c.scenario, c.format, c.save_row, c.load_row): c.index for c in view.cells}
+    # Records are the bulk of the page: every string in them is an index into a vocabulary.
+    option_ix = {o: i for i, o in enumerate(results["options"])}
+    outcome_ix = {o: i for i, o in enumerate(OUTCOMES)}
+    stage_ix = {s: i for i, s in enumerate(STAGES)}
+    written_ix = {w: i for i, w in enumerate(WRITTEN)}
+    tolerances: list[list[float]] = []
+    tolerance_ix: dict[tuple[float, float], int] = {}
+    records = []
+    for r in results["records"]:
+        tol = (r["tolerance"]["rtol"], r["tolerance"]["atol"])
+        if tol not in tolerance_ix:
+            tolerance_ix[tol] = len(tolerances)
+            tolerances.append(list(tol))
+        records.append(
+            [
+                cell_ix.get((r["scenario"], r["format"], r["save_row"], r["load_row"]), -1),
+                option_ix[r["option"]],
+                outcome_ix[r["outcome"]],
+                stage_ix[r["stage"]],
+                written_ix[r["written"]] if r["written"] is not None else -1,
+                error_ref(r["error"]),
+                _finite(r["max_abs_diff"]),
+                tolerance_ix[tol],
+                _seconds(r["durations"].get("save_s")),
+                _seconds(r["durations"].get("load_s")),
+                _seconds(r["durations"].get("call_s")),
+            ]
+        )
+    changes: dict[int, list[str]] = {}
+    if view.changes:
+        for kind, entries in view.changes.by_kind.items():
+            for change in entries:
+                if change.cell is not None and change.cell.index is not None:
+                    changes[change.cell.index] = [kind, change.old["status"]]
+    statuses: dict[str, dict[str, str]] = {
+        s: {"symbol": sym, "label": label, "meaning": STATUS_MEANINGS[s]} for s, (sym, label) in STATUS_LABELS.items()
+    }
+    statuses["not_run"] = {"symbol": NOT_RUN[0], "label": NOT_RUN[1], "meaning": "Not part of this run."}
+    return {
+        "schema_version": results["schema_version"],
+        "tool": results["tool"],
+        "run": results["run"],
+        "statuses": statuses,
+        "written": WRITTEN_MEANINGS,
+        "expected_written": EXPECTED_WRITTEN,
+        "rows": view.columns,
+        "scenarios": [{k: s[k] for k in ("id", "title", "source", "claim", "fix")} for s in results["scenarios"]],
+        "formats": results["formats"],
+        "options": results["options"],
+        "errors": errors,
+        "tracebacks": tracebacks,
+        "fixes": fixes,
+        "groups": [
+            {"id": g.id, "type": g.type, "message": g.message, "cells": len(g.same_env_cells)} for g in view.groups
+        ],
+        "cell_fields": [
+            "scenario",
+            "format",
+            "save_row",
+            "load_row",
+            "status",
+            "option",
+            "written",
+            "error",
+            "fix",
+            "group",
+            "traceback",
+        ],
+        "cells": cells,
+        "record_fields": [
+            "cell",
+            "option",
+            "outcome",
+            "stage",
+            "written",
+            "error",
+            "max_abs_diff",
+            "tolerance",
+            "save_s",
+            "load_s",
+            "call_s",
+        ],
+        # what the record fields' numbers point into
+        "record_vocab": {"option": results["options"], "outcome": OUTCOMES, "stage": STAGES, "written": WRITTEN},
+        "tolerances": tolerances,
+        "records": records,
+        # cell index -> [kind of change since the previous run (runner/report/diff.py KINDS), the old status]
+        "changes": changes,
+        "change_titles": KIND_TITLES,
+        "has_previous": view.changes is not None,
+        # per claim (in the page's order): its measured cells as [cell index, verdict, why]
+        "claims": [[[c.index, v, why[:100]] for c, v, why in cv.cells if v != "not_measured"] for cv in view.claims],
+        "claim_quotes": [[cv.claim.id, cv.claim.quote] for cv in view.claims],
+        # per row (index): [run finished, cells passing, cells] for each run of the history that loaded in it
+        "row_history": [
+            [
+                [e["finished"], counts.get("pass", 0), sum(counts.values())]
+                for e in view.history
+                if (counts := e.get("per_load_row", {}).get(col["id"]))
+            ]
+            for col in view.columns
+        ],
+        "verdicts": {v: {"symbol": sym, "label": label} for v, (sym, label) in VERDICT_LABELS.items()},
+        # per row (index): the rows an upgrade from it usually goes to, for the upgrade view's shortcuts
+        "shortcuts": shortcuts(view.columns, savers_of(view.cells)),
+    }
+
+
+# The page shows a traceback's last lines; results.json keeps what the harness captured.
+
+
+def _tail(traceback: str) -> str:
+    lines = traceback.rstrip("\n").split("\n")
+    return "\n".join(lines[-protocol.TRACEBACK_LINES :])
+
+
+def _seconds(value: float | None) -> float | None:
+    """Durations to the millisecond: enough to read, and a third of the page's record bytes."""
+    return None if value is None else round(value, 3)
+
+
+def _finite(value: float | None) -> float | str | None:
+    """JSON has no NaN/Infinity (JSON.parse rejects them); a model that outputs NaN is shown as "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
