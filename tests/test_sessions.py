@@ -168,3 +168,77 @@ def test_the_engine_gives_the_same_records_in_any_order(tmp_path: Path, seed: in
     assert [o for (s, f, lr, o) in by if s == "plain" and f == "h5" and lr == cross] == ["default"]
     # the fork child's crash was confirmed fresh, and that answer is the record
     assert by[("crash_in_fork", "h5", cross, "default")]["mode"] == "fresh"
+
+
+GRID3 = GRID + """
+[[row]]
+flavour = "keras3"
+tf = "2.20.0"
+keras = "3.12.0"
+python = "3.11.7"
+packages = ["tensorflow==2.20.0"]
+"""
+
+
+def _three_row_engine(tmp_path: Path, log: Path, progress=None) -> tuple[Engine, list]:
+    scenario_dir = tmp_path / "scenarios"
+    scenario_dir.mkdir(exist_ok=True)
+    for sc in ("plain", "needs_custom"):
+        (scenario_dir / f"{sc}.py").write_text(SCENARIO.format(name=sc))
+    rows = list(parse_grid(GRID3).rows)
+    engine = Engine(
+        backend=FakeBackend(FAKE_LOG=str(log)),
+        work=tmp_path / "work",
+        scenarios=load_catalog(scenario_dir),
+        formats=["h5", "keras"],
+        jobs=1,
+        harness=FAKE,
+        progress=progress,
+    )
+    return engine, rows
+
+
+def test_identical_artifacts_are_loaded_once_per_load_row(tmp_path: Path) -> None:
+    """Two save rows whose artifacts have the same digests: the load row answers one request for both cells."""
+    log = tmp_path / "requests.log"
+    engine, rows = _three_row_engine(tmp_path, log)
+    a, b, target = (r.id for r in rows)
+    result = engine.run(rows, [(a, target), (b, target)])
+    cells = {(r["scenario"], r["format"], r["save_row"]) for r in result.records}
+    assert cells == {(s, f, row) for s in ("plain", "needs_custom") for f in ("h5", "keras") for row in (a, b)}
+    loads = [json.loads(line) for line in log.read_text().splitlines() if json.loads(line)[2] is not None]
+    # plain: default only (lazy, it works); needs_custom: default then custom_objects; per format, once
+    assert len(loads) == 2 * (1 + 2)
+    assert result.deduped == len(loads)
+    by_row = {(r["scenario"], r["format"], r["option"], r["save_row"]): r["outcome"] for r in result.records}
+    assert all(by_row[(s, f, o, a)] == by_row[(s, f, o, b)] for (s, f, o, _) in by_row)
+
+
+class _StopAfter:
+    """A progress that asks the engine to stop once ``n`` cells are done (what Ctrl-C does)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.done, self.engine = n, 0, None
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, row: str, n: int, failures: int) -> None:
+        self.done += n
+        if self.done >= self.n and self.engine is not None:
+            self.engine.stopping.set()
+
+
+def test_an_interrupted_run_keeps_what_finished_and_resumes(tmp_path: Path) -> None:
+    log = tmp_path / "requests.log"
+    stop = _StopAfter(2)
+    engine, rows = _three_row_engine(tmp_path, log, progress=stop)
+    stop.engine = engine
+    first = engine.run(rows)  # the same-env matrix of three rows: 12 cells
+    assert 2 <= first.ran < 12
+    again, _ = _three_row_engine(tmp_path, log)
+    second = again.run(rows)
+    assert second.cached == first.ran  # what finished before the stop is not run again
+    assert second.cached + second.ran == 12
+    records = {(r["scenario"], r["format"], r["save_row"], r["option"]): r["outcome"] for r in second.records}
+    assert records[("needs_custom", "h5", rows[0].id, "default")] == "load_error"
+    assert records[("needs_custom", "h5", rows[0].id, "custom_objects")] == "ok"

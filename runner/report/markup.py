@@ -21,6 +21,21 @@ from .claims import VERDICT_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
+# The page's own script and stylesheet: real .js/.css files in templates/page/, one per
+# component, inlined in this order into the one self-contained index.html. The script's
+# parts share one closure that index.html.j2 opens and closes around them.
+PAGE_ASSETS: dict[str, tuple[str, ...]] = {
+    "css": ("base", "status", "matrix", "views"),
+    "js": ("data", "helpers", "state", "filters", "matrix", "claims", "upgrade", "detail", "events"),
+}
+
+
+def page_asset(kind: str, templates_dir: Path = TEMPLATES_DIR) -> Markup:
+    """The page's ``css`` or ``js`` parts, concatenated (trusted project files, inlined as they are)."""
+    folder = templates_dir / "page"
+    return Markup("".join((folder / f"{name}.{kind}").read_text(encoding="utf-8") for name in PAGE_ASSETS[kind]))
+
+
 # MATRIX.md stays compact: this many cells per upgrade.
 UPGRADE_CELLS_MD = 10
 # index.html: at most this many cells listed per kind of change, and per error group.
@@ -119,6 +134,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         KIND_TITLES=KIND_TITLES,
         KINDS=KINDS,
         trend_points=trend_points,
+        page_asset=page_asset,
         CHANGES_LISTED=CHANGES_LISTED,
         GROUP_CELLS_LISTED=GROUP_CELLS_LISTED,
         UPGRADE_CELLS_MD=UPGRADE_CELLS_MD,
