@@ -11,6 +11,7 @@ import pytest
 
 from runner import cli
 from runner.core.results import read_json
+from runner.core.signature import error_signature
 from runner.report.diff import KINDS, classify, diff_markdown, diff_results
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_real.json"
@@ -141,3 +142,17 @@ def test_the_size_of_a_wrong_answer_is_not_a_changed_error() -> None:
     assert classify(wrong("0.0440212"), wrong("nan")) is None
     # a changed tolerance is a real change
     assert classify(wrong("0.0440212"), wrong("0.0440212", rtol="0.01")) == "changed_error"
+
+
+def test_a_graph_tensors_op_id_is_not_a_changed_error() -> None:
+    """Keras 3's export() names the untracked resource by its op id, which depends on what the process built first."""
+
+    def untracked(op: str) -> dict[str, Any]:
+        message = (
+            f'Tried to export a function which references untracked resource Tensor("{op}:0", shape=(), '
+            "dtype=resource). TensorFlow objects (e.g. tf.Variable) captured by functions must be tracked"
+        )
+        return {"status": "save_error", "error": {"type": "AssertionError", "traceback": "", "message": message}}
+
+    assert classify(untracked("3100"), untracked("2887")) is None
+    assert error_signature("AssertionError", untracked("3100")["error"]["message"])[1].count('Tensor("N:0"') == 1

@@ -170,7 +170,9 @@ def test_the_engine_gives_the_same_records_in_any_order(tmp_path: Path, seed: in
     assert by[("crash_in_fork", "h5", cross, "default")]["mode"] == "fresh"
 
 
-GRID3 = GRID + """
+GRID3 = (
+    GRID
+    + """
 [[row]]
 flavour = "keras3"
 tf = "2.20.0"
@@ -178,6 +180,7 @@ keras = "3.12.0"
 python = "3.11.7"
 packages = ["tensorflow==2.20.0"]
 """
+)
 
 
 def _three_row_engine(tmp_path: Path, log: Path, progress=None) -> tuple[Engine, list]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runner.core.versions import minor
 from runner.core.vocab import (
     EXPECTED_WRITTEN,
     KIND_TITLES,
@@ -13,6 +14,7 @@ from runner.core.vocab import (
     STAGES,
     STATUS_LABELS,
     STATUS_MEANINGS,
+    WORKING,
     WRITTEN,
     WRITTEN_MEANINGS,
 )
@@ -136,7 +138,9 @@ def page_data(view: View) -> dict[str, Any]:
         "statuses": statuses,
         "written": WRITTEN_MEANINGS,
         "expected_written": EXPECTED_WRITTEN,
-        "rows": view.columns,
+        "rows": [dict(r, python_minor=minor(r["python"])) for r in view.columns],
+        # the statuses that work (runner/core/cells.py transition: the page's upgrade view applies the same rule)
+        "working": sorted(WORKING),
         "scenarios": [{k: s[k] for k in ("id", "title", "source", "claim", "fix")} for s in results["scenarios"]],
         "formats": results["formats"],
         "options": results["options"],

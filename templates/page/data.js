@@ -23,8 +23,7 @@
     }
     return recordsOf.get(i) || [];
   };
-  const WORKING = new Set(["pass", "pass_custom_objects", "pass_unsafe"]);
-  const shortPy = (v) => v.split(".").slice(0, 2).join(".");
+  const WORKING = new Set(D.working);  // runner/core/vocab.py WORKING, from the data
   // Every (scenario, format, save_row, load_row) in the run, same-env or not, so a
   // "saved in X / loaded in Y" view is a different lookup, not different data.
   const key = (s, f, sv, ld) => s + "," + f + "," + sv + "," + ld;

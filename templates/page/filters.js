@@ -16,7 +16,7 @@
   }
   function colMatches(r) {
     return (!state.flavour || r.flavour === state.flavour) && (!state.tf || r.tf === state.tf) &&
-      (!state.keras || r.keras === state.keras) && (!state.py || shortPy(r.python) === state.py);
+      (!state.keras || r.keras === state.keras) && (!state.py || r.python_minor === state.py);
   }
   function cellMatches(c) {
     if (!c) return false;

@@ -37,7 +37,7 @@
       if (target >= 0 && lds.has(target)) links.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[target].id)}"${target === ld ? ' aria-pressed="true"' : ""}>${esc(label)}: ${esc(D.rows[target].id)}</button>`);
     };
     add("next release", sc.next);
-    for (const t of sc.twins) add(`same TF, Python ${shortPy(D.rows[t].python)}`, t);
+    for (const t of sc.twins) add(`same TF, Python ${D.rows[t].python_minor}`, t);
     for (const t of sc.backends) add(`${D.rows[t].env_vars.KERAS_BACKEND || "other"} backend`, t);
     for (const t of sc.newest) add(`newest ${D.rows[t].flavour}`, t);
     upShortcuts.innerHTML = links.length ? `<span class="meta">Shortcuts:</span> ${links.join(" ")}` : `<span class="meta">No artifact saved in ${esc(D.rows[sv].id)} was loaded elsewhere in this run.</span>`;
@@ -59,6 +59,7 @@
         if ((state.status || state.q || state.group || state.change) && !cellMatches(cross)) return;
         let what = "same", text = "no change";
         if (cross && before) {
+          // runner/core/cells.py transition(): broken, fixed, changed, same
           const was = WORKING.has(before.status), now = WORKING.has(cross.status);
           if (was && !now) { what = "breaks"; text = "✘ breaks on upgrade"; }
           else if (!was && now) { what = "fixed"; text = "✔ works after the upgrade"; }
