@@ -137,6 +137,24 @@ def test_merge_is_the_same_for_any_shard_count() -> None:
     assert len(one["records"]) == len(results["records"])
 
 
+def test_merge_takes_the_row_order_from_the_shards_not_todays_grid() -> None:
+    results = read_json(FIXTURE)
+    ids = [r["id"] for r in results["rows"]]
+    recorded = copy.deepcopy(results)
+    recorded["run"]["row_order"] = ["tf9.9-k9-py3.99", *reversed(ids)]  # a grid that is not today's
+    merged = merge_results(_split(recorded, 2))
+    assert [r["id"] for r in merged["rows"]] == list(reversed(ids))
+    assert merged["run"]["row_order"][0] == "tf9.9-k9-py3.99"
+    save_rows = list(
+        dict.fromkeys(r["save_row"] for r in merged["records"] if r["scenario"] == merged["scenarios"][0]["id"])
+    )
+    assert save_rows == [i for i in reversed(ids) if i in save_rows]
+    # files from before run.row_order: the order each shard lists its rows in
+    old = copy.deepcopy(results)
+    old["rows"] = list(reversed(old["rows"]))
+    assert [r["id"] for r in merge_results(_split(old, 3))["rows"]] == list(reversed(ids))
+
+
 def test_merge_refuses_disagreeing_shards() -> None:
     results = read_json(FIXTURE)
     other = copy.deepcopy(results)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runner.core.cells import count_statuses
+
 from .history import pass_rate
 from .markup import environment
 
@@ -39,9 +41,7 @@ def badge_texts(results: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     The pass rate is over every cell of the run (same-env and cross-env): the share
     whose status is ``pass``, i.e. a plain ``load_model`` works and computes the same.
     """
-    counts: dict[str, int] = {}
-    for cell in results["cells"]:
-        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+    counts = count_statuses(cell["status"] for cell in results["cells"])
     rate = pass_rate(counts)
     value = "no cells" if rate is None else f"{rate:.0%} of {sum(counts.values())} cells"
     return {
