@@ -210,6 +210,21 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    import json
+
+    from runner.scan.predict import predict, text
+    from runner.scan.reader import scan
+
+    facts = scan(Path(args.model))  # reads the file as data: nothing in it is run
+    prediction = predict(facts, read_json(Path(args.results)))
+    if args.json:
+        print(json.dumps(prediction, indent=1))
+    else:
+        sys.stdout.write(text(prediction))
+    return 0
+
+
 def cmd_badges(args: argparse.Namespace) -> int:
     from runner.report.badges import write_badges
 
@@ -311,6 +326,17 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="the earlier results.json")
     diff.add_argument("new", help="the later results.json")
     diff.set_defaults(func=cmd_diff)
+    sc = sub.add_parser(
+        "scan",
+        help="what a .h5/.keras/SavedModel holds (Lambda code, custom classes, versions) "
+        "and what the grid measured for its patterns, without running anything from it",
+    )
+    sc.add_argument("model", help="a .h5 or .keras file, or a SavedModel directory")
+    sc.add_argument(
+        "--results", default=str(REPO / "reports" / "results.json"), help="the measurements to predict from"
+    )
+    sc.add_argument("--json", action="store_true", help="the scan and the prediction as JSON")
+    sc.set_defaults(func=cmd_scan)
     badges = sub.add_parser("badges", help="write pass-rate.svg and last-run.svg for the README")
     badges.add_argument(
         "--results", default=str(REPO / "reports" / "results.json"), help="the results.json to summarise"

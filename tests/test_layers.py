@@ -4,6 +4,7 @@
     core     -> core, and the harness's protocol module
     run      -> core, run, the harness
     report   -> core, report, the harness's protocol module: never the run side
+    scan     -> core, scan, report (it reads model files as data; it never runs anything)
     cli      -> anything (it is the top)
 
 Imports inside functions count too. No import cycle between modules, and no
@@ -26,6 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("runner.core", "runner.harness.protocol"),
     "run": ("runner.core", "runner.run", "runner.harness"),
     "report": ("runner.core", "runner.report", "runner.harness.protocol"),
+    "scan": ("runner.core", "runner.scan", "runner.report"),
 }
 # ``runner`` itself (the package's __init__: __version__) may be imported by run and report.
 VERSION_ONLY = {"run", "report"}
