@@ -170,3 +170,72 @@ def load_request(req, keras, load_model_params):
             "type": "OutputMismatch", "traceback": "",
             "message": "max |loaded - original| = %.6g (rtol=%g, atol=%g)" % (diff, RTOL, ATOL)})
     return record
+
+
+class _NoServeFile(object):
+    """``check`` without ``--serve``: the loading side declares no custom objects and registers nothing."""
+
+
+def _input_for(model_or_layer, x_path):
+    """The input to call a user's model on: the given .npy, or seeded data of the model's input shape."""
+    import numpy as np
+
+    if x_path:
+        return np.load(x_path, allow_pickle=False)
+    shape = getattr(model_or_layer, "input_shape", None)
+    if isinstance(shape, list):
+        raise common.Unsupported("the model has several inputs: pass --input FILE.npy")
+    if shape is None:
+        raise common.Unsupported("the model's input shape is unknown here: pass --input FILE.npy")
+    dims = [2] + [d if d else 4 for d in list(shape)[1:]]
+    return np.random.RandomState(0).rand(*dims).astype("float32")
+
+
+def check_request(req, keras, load_model_params):
+    """Load a user's model (a private copy) with one option, call it, and write the output beside the
+    request's ``out`` path; the comparison between environments is the orchestrator's."""
+    import numpy as np
+
+    from .saving import predict
+
+    record = {"outcome": "ok", "stage": "load", "error": None, "max_abs_diff": None, "durations": {},
+              "tolerance": {"rtol": RTOL, "atol": ATOL}}
+    source = req["model"]
+    root = tempfile.mkdtemp(prefix="check-", dir=req.get("scratch") or tempfile.gettempdir())
+    target = os.path.join(root, os.path.basename(source.rstrip("/")))
+    (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, target)
+    common.add_root(root, "<model>")
+    start = time.time()
+    try:
+        serve = scenario.run_module(req["serve_file"]) if req.get("serve_file") else _NoServeFile
+        kwargs = _load_kwargs(req["option"], serve, load_model_params)
+        if os.path.isdir(target) and common.is_keras3(keras):
+            model = keras.layers.TFSMLayer(target, call_endpoint="serving_default")
+            call = lambda x: _outputs_of(model(x))  # noqa: E731
+        else:
+            model = keras.models.load_model(target, **kwargs)
+            call = lambda x: predict(model, x)  # noqa: E731
+    except common.Unsupported as exc:
+        record.update(outcome="unsupported", error=common.unsupported(str(exc)))
+        return record
+    except Exception as exc:  # noqa: BLE001 - the load failed: this environment's finding
+        record.update(outcome="load_error", error=common.error_info(exc))
+        return record
+    finally:
+        record["durations"]["load_s"] = round(time.time() - start, 3)
+    record["stage"] = "call"
+    start = time.time()
+    try:
+        x = _input_for(model, req.get("input"))
+        y = np.asarray(call(x))
+    except common.Unsupported as exc:
+        record.update(outcome="unsupported", error=common.unsupported(str(exc)))
+        return record
+    except Exception as exc:  # noqa: BLE001
+        record.update(outcome="call_error", error=common.error_info(exc))
+        return record
+    finally:
+        record["durations"]["call_s"] = round(time.time() - start, 3)
+    np.save(req["out"], y.astype("float64"), allow_pickle=False)
+    record["output"] = req["out"]
+    return record

@@ -37,7 +37,9 @@ EVENT_READY = "ready"  # after import and warm-up: {"facts", "fork", "fork_error
 EVENT_RECORD = "record"  # one answer per request: {"id", "outcome", ...}
 EVENTS = (EVENT_READY, EVENT_RECORD)
 
-REQUEST_KINDS = ("save", "load")
+# save: a scenario's train cell and its saves; load: one artifact with one option;
+# check: a user's own model file with one option (keras-compat check), its output written to "out"
+REQUEST_KINDS = ("save", "load", "check")
 
 # Machine-specific text is removed from messages so that error signatures are stable.
 ABS_PATH = re.compile(r"(?<![\w<:/.])(/[\w.+-]+){2,}/?")  # not inside URLs

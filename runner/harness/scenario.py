@@ -47,6 +47,17 @@ def run_side(path, side, artifacts):
     return module
 
 
+def run_module(path):
+    """Execute a whole file (``keras-compat check --serve``: the team's own loading code) as ``__main__``."""
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = module
+    with io.open(path, encoding="utf-8") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
+    return module
+
+
 def serve_declares(path):
     """What the serve side declares, read from its syntax tree (nothing runs):
     ``{"custom_objects": bool, "register": bool, "estimator": bool}``."""

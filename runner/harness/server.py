@@ -140,6 +140,8 @@ def _handle(req, keras, params):
     try:
         if req["kind"] == "save":
             return saving.save_request(req, keras)
+        if req["kind"] == "check":
+            return loading.check_request(req, keras, params)
         return loading.load_request(req, keras, params)
     except Exception as exc:  # noqa: BLE001 - a harness-level failure is still this request's outcome
         outcome = "build_error" if req["kind"] == "save" else "load_error"

@@ -1,0 +1,154 @@
+"""``keras-compat check MODEL``: a team's own model file loaded in every selected environment.
+
+Each load runs in a child of that environment's warmed-up harness (the matrix's own
+machinery: a crash or hang is asked again in a fresh interpreter), from a private copy of
+the file, with each load option
+(default, ``safe_mode=False``, ``compile=False``; with ``--serve FILE.py``, the team's loading
+code run in the child, also its ``CUSTOM_OBJECTS`` and its ``register()``), under a time limit. The child calls the
+model (on ``--input`` or on seeded data of its input shape) and writes the output; the
+outputs are compared here, as arrays, with the environment the file was saved in. The
+orchestrator never loads the model itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from itertools import count
+from pathlib import Path
+
+import numpy as np
+
+from runner.core.errors import EnvError
+from runner.core.status import derive
+from runner.core.vocab import OPTIONS
+from runner.harness.protocol import ATOL, RTOL
+
+from .backends import Backend
+from .catalog import SCENARIO_DIR
+from .grid import Row
+from .workers import RowSession
+
+LOAD_TIMEOUT = 120.0
+
+
+def _row_records(
+    row: Row,
+    backend: Backend,
+    model: Path,
+    input_path: Path | None,
+    serve: Path | None,
+    work: Path,
+    ids: count,
+    lock: threading.Lock,
+    timeout: float,
+) -> list[dict]:
+    base = {"row": row.id, "max_abs_diff": None, "output": None}
+    try:
+        env = backend.prepare(row)
+    except EnvError as exc:
+        error = {"type": "EnvError", "message": str(exc), "traceback": ""}
+        return [dict(base, option=o, outcome="env_error", stage="env", error=error, durations={}) for o in OPTIONS]
+    session = RowSession(env, "fork", scenario_dir=SCENARIO_DIR, log_path=work / f"check-{row.id}.log")
+    records = []
+    try:
+        for option in OPTIONS:
+            with lock:
+                request_id = next(ids)
+            out = work / f"{row.id}-{option}.npy"
+            request = {
+                "id": request_id,
+                "kind": "check",
+                "model": str(model.resolve()),
+                "option": option,
+                "input": str(input_path.resolve()) if input_path else None,
+                "serve_file": str(serve.resolve()) if serve else None,
+                "out": str(out),
+                "timeout": timeout,
+            }
+            answer = session.ask(request, timeout)
+            records.append(
+                dict(
+                    base,
+                    option=option,
+                    outcome=answer["outcome"],
+                    stage=answer.get("stage", "load"),
+                    error=answer.get("error"),
+                    durations=answer.get("durations") or {},
+                    mode=answer.get("mode"),
+                    output=str(out) if out.exists() else None,
+                )
+            )
+    finally:
+        session.close()
+    return records
+
+
+def _compare(records: list[dict], reference: str | None) -> str | None:
+    """Outputs against the reference row's (its first option that produced one); returns the row compared to."""
+    ref = next((r for r in records if r["row"] == reference and r["output"]), None)
+    if ref is None:
+        return None
+    y_ref = np.load(ref["output"], allow_pickle=False)
+    for r in records:
+        if r["outcome"] != "ok" or not r["output"]:
+            continue
+        y = np.load(r["output"], allow_pickle=False)
+        if y.shape != y_ref.shape:
+            r.update(
+                outcome="wrong_output",
+                stage="compare",
+                error={
+                    "type": "ShapeMismatch",
+                    "traceback": "",
+                    "message": f"output shape {list(y.shape)}, in {reference} {list(y_ref.shape)}",
+                },
+            )
+            continue
+        r["max_abs_diff"] = float(np.max(np.abs(y - y_ref))) if y.size else 0.0
+        if not np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):
+            r.update(
+                outcome="wrong_output",
+                stage="compare",
+                error={
+                    "type": "OutputMismatch",
+                    "traceback": "",
+                    "message": f"max |here - {reference}| = {r['max_abs_diff']:.6g} (rtol={RTOL:g}, atol={ATOL:g})",
+                },
+            )
+    return reference
+
+
+def check(
+    model: Path,
+    rows: list[Row],
+    backend: Backend,
+    *,
+    reference: str | None,
+    input_path: Path | None = None,
+    serve: Path | None = None,
+    jobs: int = 2,
+    timeout: float = LOAD_TIMEOUT,
+) -> dict:
+    """Per row: the records (one per option) and a status by the matrix's own rules; and the wall time."""
+    start = time.monotonic()
+    ids, lock = count(1), threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="kc-check-") as folder:
+        work = Path(folder)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            per_row = list(
+                pool.map(
+                    lambda row: _row_records(row, backend, model, input_path, serve, work, ids, lock, timeout), rows
+                )
+            )
+        records = [r for recs in per_row for r in recs]
+        compared = _compare(records, reference)
+    for r in records:
+        r.pop("output", None)
+    verdicts = []
+    for row, recs in zip(rows, per_row, strict=True):
+        cell = derive(recs, "")
+        verdicts.append({"row": row.id, "label": row.label, **cell, "records": recs})
+    return {"model": str(model), "reference": compared, "rows": verdicts, "wall_s": round(time.monotonic() - start, 1)}
