@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runner import __version__
 from runner.core.cells import count_statuses
@@ -27,52 +26,9 @@ from runner.run.backends import BACKENDS, default_home
 from runner.run.catalog import REPO, load_catalog
 from runner.run.grid import GRID_FILE, load_grid, select
 from runner.run.pairs import PAIRS_MODES, plan_pairs, shard
-from runner.run.state import Progress as EngineProgress
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
+from runner.run.progress import RichProgress
 
 log = logging.getLogger("keras_compat")
-
-
-class RichProgress(EngineProgress):
-    """Cells done / total, failures so far and time left, on a rich progress bar."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.failures = 0
-        self.bar = Progress(
-            TextColumn("[bold]cells"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failures]} failing"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[row]}"),
-            transient=False,
-        )
-        self.task: TaskID | None = None
-
-    def start(self, total: int) -> None:
-        self.bar.start()
-        self.task = self.bar.add_task("cells", total=total, failures=0, row="")
-
-    def advance(self, row: str, n: int, failures: int) -> None:
-        self.failures += failures
-        assert self.task is not None, "start() first"
-        self.bar.update(self.task, advance=n, failures=self.failures, row=row)
-
-    def stop(self) -> None:
-        self.bar.stop()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
