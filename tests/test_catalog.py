@@ -26,6 +26,7 @@ IDS = {
     "stateful_layer",
     "estimator_conversion",
     "lambda_after_other_model",
+    "lambda_canary",
 }
 
 

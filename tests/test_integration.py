@@ -243,3 +243,16 @@ def test_hub_layer_loads_with_custom_objects_in_keras2(results: dict) -> None:
     for row in (ROWS["k2"], ROWS["tfk"]):
         assert record(results, "hub_direct", "h5", row, "custom_objects")["outcome"] == "ok", row
         assert cell(results, "hub_direct", "h5", row)["status"] == "pass_custom_objects", row
+
+
+def test_the_canary_says_when_stored_code_runs(results: dict) -> None:
+    """Measured by the marker the stored bytecode writes, never inferred from a version number."""
+    old, k3 = ROWS["old"], ROWS["k3"]
+    # TF 2.3 deserializes the Lambda's bytecode on a plain load_model of an .h5: the code runs during the load
+    assert record(results, "lambda_canary", "h5", old, "default")["code_ran"]["load"] is True
+    # Keras 3 refuses it in a .keras file unless safe_mode=False; refused, nothing ran
+    refused = record(results, "lambda_canary", "keras", k3, "default")
+    assert refused["outcome"] == "load_error" and refused["code_ran"] == {"load": False, "call": False}
+    assert record(results, "lambda_canary", "keras", k3, "safe_mode_off")["code_ran"]["load"] is True
+    # other scenarios carry no marker field at all
+    assert all("code_ran" not in r for r in results["records"] if r["scenario"] == "lambda_simple")

@@ -123,6 +123,27 @@ def private_copy(art_dir, fmt, scratch):
     return os.path.join(folder, name)
 
 
+def _canary_start(serve, target):
+    """For a canary scenario (``CANARY = True``): the file its stored code writes to when it runs."""
+    if not getattr(serve, "CANARY", False):
+        return None
+    path = os.path.join(os.path.dirname(os.path.dirname(target)), "canary.txt")
+    os.environ["KC_CANARY"] = path
+    os.environ["KC_CANARY_PHASE"] = "load"
+    return path
+
+
+def _canary_read(path, record):
+    """``code_ran``: whether the stored code ran during the load and during the first call."""
+    if path is None:
+        return
+    phases = set()
+    if os.path.exists(path):
+        with open(path) as handle:
+            phases = set(handle.read().split())
+    record["code_ran"] = {"load": "load" in phases, "call": "call" in phases}
+
+
 def load_request(req, keras, load_model_params):
     """Load one artifact with one option in this process; returns a record dict."""
     import numpy as np
@@ -137,26 +158,32 @@ def load_request(req, keras, load_model_params):
     x, y_ref = ref["x"], ref["y"]
 
     start = time.time()
+    canary = None
     try:
         serve = scenario.run_side(req["scenario_file"], "serve", art_dir)
+        canary = _canary_start(serve, target)
         call = loader(fmt, serve, target, _load_kwargs(option, serve, load_model_params), keras, x)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
         return record
     except Exception as exc:  # noqa: BLE001 - the serve cell or the load failed: this cell's finding
         record.update(outcome="load_error", error=common.error_info(exc))
+        _canary_read(canary, record)
         return record
     finally:
         record["durations"]["load_s"] = round(time.time() - start, 3)
     record["stage"] = "call"
     start = time.time()
     try:
+        if canary:
+            os.environ["KC_CANARY_PHASE"] = "call"
         y = np.asarray(call())
     except Exception as exc:  # noqa: BLE001
         record.update(outcome="call_error", error=common.error_info(exc))
         return record
     finally:
         record["durations"]["call_s"] = round(time.time() - start, 3)
+        _canary_read(canary, record)
     record["stage"] = "compare"
     if y.shape != y_ref.shape:
         record.update(outcome="wrong_output", error={

@@ -18,6 +18,8 @@ from markupsafe import Markup
 from runner.core.vocab import KIND_TITLES, KINDS, NOT_RUN, STATUS_LABELS, STATUS_MEANINGS, WRITTEN_MEANINGS
 
 from .claims import VERDICT_LABELS
+from .security import describe
+from .security import table as code_run_table
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -135,6 +137,8 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         KINDS=KINDS,
         trend_points=trend_points,
         page_asset=page_asset,
+        describe_code_run=describe,
+        code_run_table=code_run_table,
         CHANGES_LISTED=CHANGES_LISTED,
         GROUP_CELLS_LISTED=GROUP_CELLS_LISTED,
         UPGRADE_CELLS_MD=UPGRADE_CELLS_MD,

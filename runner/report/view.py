@@ -21,6 +21,7 @@ from .claims import Claim, evaluate, load_claims
 from .history import pass_rate
 from .ranges import ScenarioRanges, version_ranges
 from .sections import Changes, ClaimView, changes_since, history_entries
+from .security import CodeRun, code_runs
 from .upgrades import Upgrade, upgrades
 
 # MATRIX.md stays compact: this many error groups.
@@ -78,6 +79,7 @@ class View:
     changes: Changes | None  # None without a previous run
     history: list[dict[str, Any]]
     by_key: dict[tuple[str, str, str, str], CellView]
+    code_runs: list[CodeRun]  # the canary's markers per env and format (runner/report/security.py)
 
     @property
     def pass_rate(self) -> float | None:
@@ -244,6 +246,7 @@ def build_view(
         changes=changes_since(previous, results, by_key),
         history=history_entries(history, results),
         by_key=by_key,
+        code_runs=code_runs(results, columns),
     )
 
 

@@ -378,6 +378,7 @@ class Engine:
                 durations=durations,
                 mode=answer.get("mode"),
                 tolerance=answer.get("tolerance") or {"rtol": RTOL, "atol": ATOL},
+                **({"code_ran": answer["code_ran"]} if answer.get("code_ran") else {}),
             )
             if cell.lazy and (following := cell.next_option()) is not None:
                 queue.append((cell, following))

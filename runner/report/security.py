@@ -1,0 +1,76 @@
+"""Does loading run code stored in the file? Measured by the canary scenarios' markers, per env and format.
+
+A canary scenario (``code_ran`` in its records) writes a marker whenever its stored
+code runs. Per environment (its own files, same-env cells) and format, this says
+whether a plain ``load_model`` ran it, whether the first call did, and what
+``safe_mode=False`` changes: a fact about the env, not a guess from its version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# (option, phase) -> what the table says
+_OPTIONS = ("default", "safe_mode_off")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeRun:
+    row: dict[str, Any]
+    format: str
+    scenario: str
+    default: dict[str, Any] | None  # {"load": bool, "call": bool, "outcome": str}
+    unsafe: dict[str, Any] | None
+
+    @property
+    def on_plain_load(self) -> bool | None:
+        """Whether a plain ``load_model(path)`` ran the stored code (during the load or at the first call)."""
+        if self.default is None:
+            return None
+        return bool(self.default["load"] or self.default["call"])
+
+
+def code_runs(results: dict[str, Any], columns: list[dict[str, Any]]) -> list[CodeRun]:
+    """Per column (env) and format, the canary's same-env records; empty when the run has no canary."""
+    found: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for r in results["records"]:
+        ran = r.get("code_ran")
+        if ran is None or r["save_row"] != r["load_row"] or r["option"] not in _OPTIONS:
+            continue
+        found.setdefault((r["scenario"], r["format"], r["load_row"]), {})[r["option"]] = dict(ran, outcome=r["outcome"])
+    out = []
+    scenarios = sorted({s for s, _, _ in found})
+    for scenario in scenarios:
+        for fmt in results["formats"]:
+            if fmt == "weights":  # nothing is stored: the model is rebuilt from the loading side's own code
+                continue
+            for row in columns:
+                options = found.get((scenario, fmt, row["id"]))
+                if options:
+                    out.append(
+                        CodeRun(
+                            row=row,
+                            format=fmt,
+                            scenario=scenario,
+                            default=options.get("default"),
+                            unsafe=options.get("safe_mode_off"),
+                        )
+                    )
+    return out
+
+
+def describe(run: dict[str, Any] | None) -> str:
+    """``load + call``, ``call only``, ``no`` or ``–`` (not measured)."""
+    if run is None:
+        return "–"
+    phases = [p for p in ("load", "call") if run[p]]
+    return " + ".join(phases) if phases else "no"
+
+
+def table(runs: list[CodeRun]) -> list[tuple[dict[str, Any], dict[str, CodeRun]]]:
+    """``[(row, {format: run})]`` in column order, for the reports' table."""
+    rows: dict[str, tuple[dict[str, Any], dict[str, CodeRun]]] = {}
+    for run in runs:
+        rows.setdefault(run.row["id"], (run.row, {}))[1][run.format] = run
+    return list(rows.values())
