@@ -26,7 +26,8 @@ from runner.run.backends import BACKENDS, default_home
 from runner.run.catalog import REPO, load_catalog
 from runner.run.grid import GRID_FILE, load_grid, select
 from runner.run.pairs import PAIRS_MODES, plan_pairs, shard
-from runner.run.progress import RichProgress
+from runner.run.progress import PlainProgress, RichProgress, tox_terminal
+from runner.run.state import Progress as EngineProgress
 
 log = logging.getLogger("keras_compat")
 
@@ -47,8 +48,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios = {s: catalog[s] for s in scenario_ids}
     work = Path(args.work)
     backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
-    quiet = args.quiet or not sys.stderr.isatty()
-    progress = Progress() if quiet else RichProgress()
+    terminal = None if args.quiet else tox_terminal()
+    if args.quiet:
+        progress: EngineProgress = Progress()
+    elif terminal is not None or not sys.stderr.isatty():
+        progress = PlainProgress(terminal=terminal)
+    else:
+        progress = RichProgress()
     started, t0 = utc_now(), time.monotonic()
     pairs = plan_pairs(rows, args.pairs)
     if args.shard:
@@ -309,7 +315,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows run at once (default: CPU count)")
     run.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
     run.add_argument("--grid", default=None, help=f"grid file (default: {GRID_FILE.relative_to(REPO)})")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress (default: a bar on a terminal, else a line every 30 s)"
+    )
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="re-render MATRIX.md and index.html from a results.json")
     rep.add_argument("--results", default=str(REPO / "reports" / "results.json"))

@@ -41,7 +41,7 @@ from .backends import Backend, Env
 from .catalog import SCENARIO_DIR, Scenario, harness_hash
 from .grid import Row
 from .pairs import Pair
-from .state import PendingCell, Progress, RowRun, RunResult, new_record
+from .state import PendingCell, Progress, RowRun, RunResult, failing, new_record
 from .store import Store, cache_key
 from .workers import HARNESS_ARGV, Interrupted, RowSession
 from .workers import Engine as EngineKind
@@ -148,7 +148,7 @@ class Engine:
                     if cached is not None:
                         result.records.extend(cached)
                         result.cached += 1
-                        self.progress.advance(load_id, 1, int(cached[0]["outcome"] != "ok"))
+                        self.progress.advance(load_id, 1, failing(cached))
                         continue
                     lazy = self.lazy == "always" or (self.lazy == "cross" and save_id != load_id)
                     pending.append(PendingCell(sc, fmt, save_id, load_id, key, lazy))
@@ -391,4 +391,4 @@ class Engine:
             result.records.extend(recs)
             result.ran += 1
         self.store.put((cell.scenario, cell.fmt, cell.save_row, cell.load_row), cell.key, recs)
-        self.progress.advance(cell.load_row, 1, int(recs[0]["outcome"] != "ok"))
+        self.progress.advance(cell.load_row, 1, failing(recs))

@@ -1,8 +1,12 @@
-"""The run's progress on a terminal: cells done / total, failing so far, time left (rich)."""
+"""The run's progress: cells done / total, failing so far (by the status rules), time left."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, TextIO
 
 from .state import Progress as EngineProgress
 
@@ -48,3 +52,58 @@ class RichProgress(EngineProgress):
 
     def stop(self) -> None:
         self.bar.stop()
+
+
+class PlainProgress(EngineProgress):
+    """The same figures as plain lines every ``every`` seconds, for output that is not a terminal
+    (``tox -p``, CI logs, a pipe): cells done / total, failing so far, elapsed and time left."""
+
+    def __init__(self, every: float = 30.0, stream: TextIO | None = None, terminal: TextIO | None = None) -> None:
+        self.every, self.stream, self.terminal = every, stream or sys.stderr, terminal
+        self.total = self.done = self.failing = 0
+        self.started = self.last = time.monotonic()
+        self.lock = threading.Lock()
+
+    def start(self, total: int) -> None:
+        self.total, self.started = total, time.monotonic()
+        self.last = self.started
+        self._line()
+
+    def advance(self, row: str, n: int, failures: int) -> None:
+        with self.lock:
+            self.done += n
+            self.failing += failures
+            now = time.monotonic()
+            if now - self.last >= self.every or self.done >= self.total:
+                self.last = now
+                self._line()
+
+    def _line(self) -> None:
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.done * (self.total - self.done) if self.done else None
+        share = f" ({self.done / self.total:.0%})" if self.total else ""
+        line = f"progress: {self.done}/{self.total} cells{share}, {self.failing} failing, {_clock(elapsed)} elapsed"
+        if left is not None:
+            line += f", ~{_clock(left)} left"
+        if self.terminal is not None:  # clear tox's spinner line first; it redraws below
+            self.terminal.write("\r\x1b[K" + line + "\n")
+            self.terminal.flush()
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def tox_terminal() -> TextIO | None:
+    """The user's terminal when running as a tox env: ``tox -p`` holds an env's output (even a
+    pseudo-terminal's) until the env ends, so progress goes straight to ``/dev/tty`` instead
+    (None in CI, where there is no terminal: then it goes to the log)."""
+    if not os.environ.get("TOX_ENV_NAME"):
+        return None
+    try:
+        return open("/dev/tty", "w")  # noqa: SIM115 - kept open for the run
+    except OSError:
+        return None
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from runner.core.cells import works
+from runner.core.status import derive
 from runner.core.vocab import OPTIONS
 from runner.harness.protocol import ATOL, RTOL
 
@@ -102,3 +104,8 @@ class PendingCell:
             if option != "compile_off" and record["outcome"] == "ok":
                 return None
         return None
+
+
+def failing(records: list[dict]) -> int:
+    """1 when a finished cell does not work by the status rules (a cell that passes with custom_objects works)."""
+    return 0 if works(derive(records)["status"]) else 1
