@@ -19,8 +19,14 @@ def test_plain_lines_carry_done_total_and_failing_and_the_last_one_is_complete()
     progress.start(3)
     progress.advance("r", 1, 1)  # within `every`: no line
     progress.advance("r", 2, 0)  # the last cell: a line
-    assert _figures(log.getvalue()) == [(0, 3, 0), (3, 3, 1)]
+    assert _figures(tty.getvalue()) == [(0, 3, 0), (3, 3, 1)] and log.getvalue() == ""
     assert tty.getvalue().count("\r\x1b[K") == 2  # each line first clears tox's spinner
+    # without a terminal (CI, a pipe) the same lines go to the log
+    plain = io.StringIO()
+    progress = PlainProgress(every=0, stream=plain)
+    progress.start(2)
+    progress.advance("r", 2, 0)
+    assert _figures(plain.getvalue()) == [(0, 2, 0), (2, 2, 0)]
 
 
 def test_failing_follows_the_status_rules() -> None:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from runner import __version__
+from runner.cli.model import add_model_commands
 from runner.core.cells import count_statuses
 from runner.core.errors import KerasCompatError, SelectionError
 from runner.core.results import read_json
@@ -172,76 +173,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
-    import json
-
-    from runner.scan.predict import predict, text
-    from runner.scan.reader import scan
-
-    facts = scan(Path(args.model))  # reads the file as data: nothing in it is run
-    prediction = predict(facts, read_json(Path(args.results)))
-    if args.json:
-        print(json.dumps(prediction, indent=1))
-    else:
-        sys.stdout.write(text(prediction))
-    return 0
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    import json
-
-    from runner.core.vocab import STATUS_LABELS
-    from runner.run.check import check
-    from runner.scan.predict import saved_in
-    from runner.scan.reader import scan
-
-    model = Path(args.model)
-    facts = scan(model)  # a bad file is one line here, before any env is built
-    if args.input and not Path(args.input).is_file():
-        raise SelectionError(f"--input {args.input}: no such file; pass a .npy array of the model's input")
-    if args.serve and not Path(args.serve).is_file():
-        raise SelectionError(f"--serve {args.serve}: no such file; pass the Python file your service loads with")
-    grid = load_grid(Path(args.grid) if args.grid else None)
-    rows = [grid.row(r) for r in select(args.rows, [r.id for r in grid.rows], "row")]
-    as_dicts = [{"id": r.id, "flavour": r.flavour, "keras": r.keras, "tags": list(r.tags)} for r in rows]
-    origin = saved_in(facts, as_dicts)
-    backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
-    found = check(
-        model,
-        rows,
-        backend,
-        reference=origin["id"] if origin else None,
-        input_path=Path(args.input) if args.input else None,
-        serve=Path(args.serve) if args.serve else None,
-        jobs=args.jobs,
-    )
-    if args.json:
-        print(json.dumps(found, indent=1))
-        return 0
-    print(
-        f"{model}: Keras {facts.keras_version or '?'}; outputs compared with "
-        f"{found['reference'] or 'nothing (the env it was saved in is not selected or did not load it)'}; "
-        f"{len(rows)} environments in {found['wall_s']}s"
-    )
-    fixes = {
-        "pass_custom_objects": "pass your CUSTOM_OBJECTS (as --serve does) to load_model",
-        "pass_unsafe": "load_model(..., safe_mode=False): only for files you trust",
-    }
-    for v in found["rows"]:
-        symbol, label = STATUS_LABELS[v["status"]]
-        fix = fixes.get(v["status"], v["fix"] if v["fix"] and "scenario" not in v["fix"] else "")
-        print(f"{v['row']:28} {symbol} {label}" + (f"  ({fix})" if fix else ""))
-        if v["status"] not in ("pass", "pass_custom_objects", "pass_unsafe"):
-            for r in v["records"]:
-                if r["error"] and r["outcome"] != "unsupported":
-                    print(
-                        f"{'':31}{r['option']}: {r['error']['type']}: {' '.join(r['error']['message'].split())[:110]}"
-                    )
-    window = [v["row"] for v in found["rows"] if v["status"] == "pass"]
-    print("loads unchanged with a plain load_model and computes the same in: " + (", ".join(window) or "none"))
-    return 0
-
-
 def cmd_badges(args: argparse.Namespace) -> int:
     from runner.report.badges import write_badges
 
@@ -345,39 +276,7 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="the earlier results.json")
     diff.add_argument("new", help="the later results.json")
     diff.set_defaults(func=cmd_diff)
-    sc = sub.add_parser(
-        "scan",
-        help="what a .h5/.keras/SavedModel holds (Lambda code, custom classes, versions) "
-        "and what the grid measured for its patterns, without running anything from it",
-    )
-    sc.add_argument("model", help="a .h5 or .keras file, or a SavedModel directory")
-    sc.add_argument(
-        "--results", default=str(REPO / "reports" / "results.json"), help="the measurements to predict from"
-    )
-    sc.add_argument("--json", action="store_true", help="the scan and the prediction as JSON")
-    sc.set_defaults(func=cmd_scan)
-    ck = sub.add_parser(
-        "check",
-        help="load your model in every selected environment (each load isolated), call it "
-        "and compare its outputs with the environment it was saved in",
-    )
-    ck.add_argument("model", help="a .h5 or .keras file, or a SavedModel directory")
-    ck.add_argument("--rows", action="append", help="row ids or globs, comma-separated (default: the whole grid)")
-    ck.add_argument(
-        "--input", default=None, help="a .npy input to call the model on (default: seeded data of its input shape)"
-    )
-    ck.add_argument(
-        "--serve",
-        default=None,
-        help="your loading code (a .py file run in each env's child, never "
-        "here): its CUSTOM_OBJECTS dict and register() function are tried as load options",
-    )
-    ck.add_argument("--json", action="store_true", help="every record and verdict as JSON")
-    ck.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows at once (default: CPU count)")
-    ck.add_argument("--home", default=None, help="where envs live (default: $KC_HOME)")
-    ck.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
-    ck.add_argument("--grid", default=None, help="grid file")
-    ck.set_defaults(func=cmd_check)
+    add_model_commands(sub)
     badges = sub.add_parser("badges", help="write pass-rate.svg and last-run.svg for the README")
     badges.add_argument(
         "--results", default=str(REPO / "reports" / "results.json"), help="the results.json to summarise"
