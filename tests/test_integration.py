@@ -256,3 +256,25 @@ def test_the_canary_says_when_stored_code_runs(results: dict) -> None:
     assert record(results, "lambda_canary", "keras", k3, "safe_mode_off")["code_ran"]["load"] is True
     # other scenarios carry no marker field at all
     assert all("code_ran" not in r for r in results["records"] if r["scenario"] == "lambda_simple")
+
+
+def test_scan_never_runs_the_canarys_stored_code(results: dict, run_dir: Path, tmp_path: Path) -> None:
+    """The catalog's canary, saved by real rows in every format, scanned with its marker armed: no marker."""
+    marker = tmp_path / "marker"
+    artifacts = sorted((run_dir / "work" / "artifacts").glob("*/lambda_canary-*"))
+    assert len(artifacts) == len(ROWS)
+    scanned = 0
+    for folder in artifacts:
+        for name in ("model.h5", "model.keras", "savedmodel"):
+            if not (folder / name).exists():
+                continue
+            proc = subprocess.run(
+                [sys.executable, "-m", "runner", "scan", str(folder / name), "--json"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "KC_CANARY": str(marker)},
+            )
+            assert proc.returncode == 0, proc.stderr
+            scanned += 1
+    assert scanned >= 2 * len(ROWS) and not marker.exists()
