@@ -52,3 +52,21 @@ def test_no_canary_no_view() -> None:
     results = read_json(FIXTURE)
     assert code_runs(results, results["rows"]) == []
     assert describe(None) == "–"
+
+
+def test_a_load_only_env_reads_the_markers_of_files_another_env_saved() -> None:
+    results = _with_canary()
+    saver, loader = results["rows"][0]["id"], results["rows"][1]["id"]
+    template = next(r for r in results["records"] if r["scenario"] == "lambda_canary")
+    results["records"].append(
+        dict(
+            copy.deepcopy(template),
+            load_row=loader,
+            format="h5",
+            option="default",
+            code_ran={"load": False, "call": True},
+        )
+    )
+    runs = {(r.row["id"], r.format): r for r in code_runs(results, results["rows"])}
+    assert runs[(loader, "h5")].saved_in == saver and describe(runs[(loader, "h5")].default) == "call"
+    assert runs[(saver, "h5")].saved_in == saver

@@ -22,6 +22,7 @@ class CodeRun:
     scenario: str
     default: dict[str, Any] | None  # {"load": bool, "call": bool, "outcome": str}
     unsafe: dict[str, Any] | None
+    saved_in: str  # the row itself, or for a load-only row (Keras 3 on JAX / torch) the row that saved
 
     @property
     def on_plain_load(self) -> bool | None:
@@ -32,31 +33,40 @@ class CodeRun:
 
 
 def code_runs(results: dict[str, Any], columns: list[dict[str, Any]]) -> list[CodeRun]:
-    """Per column (env) and format, the canary's same-env records; empty when the run has no canary."""
-    found: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    """Per column (env) and format, the canary's records where that env loads its own file, or, for a
+    load-only env, a file saved by another (the first in column order); empty when the run has no canary."""
+    found: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = {}
     for r in results["records"]:
         ran = r.get("code_ran")
-        if ran is None or r["save_row"] != r["load_row"] or r["option"] not in _OPTIONS:
+        if ran is None or r["option"] not in _OPTIONS:
             continue
-        found.setdefault((r["scenario"], r["format"], r["load_row"]), {})[r["option"]] = dict(ran, outcome=r["outcome"])
+        key = (r["scenario"], r["format"], r["load_row"], r["save_row"])
+        found.setdefault(key, {})[r["option"]] = dict(ran, outcome=r["outcome"])
+    savers = {save for (_, _, load, save) in found if load == save}
+    order = [c["id"] for c in columns]
     out = []
-    scenarios = sorted({s for s, _, _ in found})
+    scenarios = sorted({s for s, _, _, _ in found})
     for scenario in scenarios:
         for fmt in results["formats"]:
             if fmt == "weights":  # nothing is stored: the model is rebuilt from the loading side's own code
                 continue
             for row in columns:
-                options = found.get((scenario, fmt, row["id"]))
-                if options:
-                    out.append(
-                        CodeRun(
-                            row=row,
-                            format=fmt,
-                            scenario=scenario,
-                            default=options.get("default"),
-                            unsafe=options.get("safe_mode_off"),
-                        )
+                rid = row["id"]
+                sources = [rid] if rid in savers else [c for c in order if c in savers and c != rid]
+                saved_in = next((c for c in sources if (scenario, fmt, rid, c) in found), None)
+                if saved_in is None:
+                    continue
+                options = found[(scenario, fmt, rid, saved_in)]
+                out.append(
+                    CodeRun(
+                        row=row,
+                        format=fmt,
+                        scenario=scenario,
+                        default=options.get("default"),
+                        unsafe=options.get("safe_mode_off"),
+                        saved_in=saved_in,
                     )
+                )
     return out
 
 
