@@ -70,3 +70,13 @@ def test_a_load_only_env_reads_the_markers_of_files_another_env_saved() -> None:
     runs = {(r.row["id"], r.format): r for r in code_runs(results, results["rows"])}
     assert runs[(loader, "h5")].saved_in == saver and describe(runs[(loader, "h5")].default) == "call"
     assert runs[(saver, "h5")].saved_in == saver
+
+
+def test_ranges_say_where_a_plain_load_runs_stored_code() -> None:
+    from runner.report.security import ranges
+
+    results = _with_canary()
+    by_format = dict(ranges(code_runs(results, results["rows"])))
+    ((line,),) = [by_format["h5"]]
+    assert [r.value for r in line.ranges] == ["runs stored code"]
+    assert [r.value for r in by_format["keras"][0].ranges] == ["runs none"]

@@ -19,6 +19,7 @@ from runner.core.vocab import KIND_TITLES, KINDS, NOT_RUN, STATUS_LABELS, STATUS
 
 from .claims import VERDICT_LABELS
 from .security import describe
+from .security import ranges as code_run_ranges
 from .security import table as code_run_table
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -139,6 +140,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         page_asset=page_asset,
         describe_code_run=describe,
         code_run_table=code_run_table,
+        code_run_ranges=code_run_ranges,
         CHANGES_LISTED=CHANGES_LISTED,
         GROUP_CELLS_LISTED=GROUP_CELLS_LISTED,
         UPGRADE_CELLS_MD=UPGRADE_CELLS_MD,

@@ -84,3 +84,18 @@ def table(runs: list[CodeRun]) -> list[tuple[dict[str, Any], dict[str, CodeRun]]
     for run in runs:
         rows.setdefault(run.row["id"], (run.row, {}))[1][run.format] = run
     return list(rows.values())
+
+
+def ranges(runs: list[CodeRun]) -> list[tuple[str, list[Any]]]:
+    """Per format: version ranges (per release line) of "runs stored code" / "runs none" on a plain load_model."""
+    from .ranges import version_ranges
+
+    out = []
+    for fmt in dict.fromkeys(r.format for r in runs):
+        values = [
+            (r.row, None if r.on_plain_load is None else "runs stored code" if r.on_plain_load else "runs none")
+            for r in runs
+            if r.format == fmt
+        ]
+        out.append((fmt, version_ranges(values)))
+    return out
