@@ -89,3 +89,13 @@ def test_the_harness_parses_on_python37() -> None:
         assert not any(isinstance(n, ast.NamedExpr) for n in ast.walk(tree)), path
     # python -m runner.harness executes runner/__init__.py in the target env first
     ast.parse((HARNESS.parent / "__init__.py").read_text(), feature_version=(3, 7))
+
+
+def test_one_comparison_rule_for_matrix_loads_and_check() -> None:
+    import numpy as np
+
+    same = np.linspace(0, 1, 6).reshape(2, 3)
+    assert loading.compare(same, same + protocol.ATOL / 2) == (pytest.approx(protocol.ATOL / 2), None)
+    diff, error = loading.compare(same, same + 0.1)
+    assert diff == pytest.approx(0.1) and error["type"] == "OutputMismatch"
+    assert loading.compare(same, same.T, "tf2.15-k2-py3.11")[1]["type"] == "ShapeMismatch"

@@ -144,6 +144,26 @@ def _canary_read(path, record):
     record["code_ran"] = {"load": "load" in phases, "call": "call" in phases}
 
 
+def compare(y, y_ref, reference="original"):
+    """``(max |y - y_ref|, error or None)``: outputs are equal within RTOL/ATOL and of the same shape.
+
+    The one comparison rule: a matrix load against the saved model's outputs (``reference``
+    "original"), and ``keras-compat check`` against the env the file was saved in.
+    """
+    import numpy as np
+
+    y, y_ref = np.asarray(y), np.asarray(y_ref)
+    if y.shape != y_ref.shape:
+        where = "" if reference == "original" else " (in %s)" % reference
+        return None, {"type": "ShapeMismatch", "traceback": "",
+                      "message": "output shape %s, expected %s%s" % (list(y.shape), list(y_ref.shape), where)}
+    diff = float(np.max(np.abs(y.astype("float64") - y_ref.astype("float64")))) if y.size else 0.0
+    if np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):
+        return diff, None
+    return diff, {"type": "OutputMismatch", "traceback": "",
+                  "message": "max |loaded - %s| = %.6g (rtol=%g, atol=%g)" % (reference, diff, RTOL, ATOL)}
+
+
 def load_request(req, keras, load_model_params):
     """Load one artifact with one option in this process; returns a record dict."""
     import numpy as np
@@ -185,11 +205,10 @@ def load_request(req, keras, load_model_params):
         record["durations"]["call_s"] = round(time.time() - start, 3)
         _canary_read(canary, record)
     record["stage"] = "compare"
-    if y.shape != y_ref.shape:
-        record.update(outcome="wrong_output", error={
-            "type": "ShapeMismatch", "traceback": "",
-            "message": "output shape %s, expected %s" % (list(y.shape), list(y_ref.shape))})
-        return record
+    record["max_abs_diff"], error = compare(y, y_ref)
+    if error is not None:
+        record.update(outcome="wrong_output", error=error)
+    return record
     diff = float(np.max(np.abs(y.astype("float64") - y_ref.astype("float64")))) if y.size else 0.0
     record["max_abs_diff"] = diff
     if not np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):

@@ -24,7 +24,7 @@ import numpy as np
 from runner.core.errors import EnvError
 from runner.core.status import derive
 from runner.core.vocab import OPTIONS
-from runner.harness.protocol import ATOL, RTOL
+from runner.harness.loading import compare
 
 from .backends import Backend
 from .catalog import SCENARIO_DIR
@@ -95,29 +95,9 @@ def _compare(records: list[dict], reference: str | None) -> str | None:
     for r in records:
         if r["outcome"] != "ok" or not r["output"]:
             continue
-        y = np.load(r["output"], allow_pickle=False)
-        if y.shape != y_ref.shape:
-            r.update(
-                outcome="wrong_output",
-                stage="compare",
-                error={
-                    "type": "ShapeMismatch",
-                    "traceback": "",
-                    "message": f"output shape {list(y.shape)}, in {reference} {list(y_ref.shape)}",
-                },
-            )
-            continue
-        r["max_abs_diff"] = float(np.max(np.abs(y - y_ref))) if y.size else 0.0
-        if not np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):
-            r.update(
-                outcome="wrong_output",
-                stage="compare",
-                error={
-                    "type": "OutputMismatch",
-                    "traceback": "",
-                    "message": f"max |here - {reference}| = {r['max_abs_diff']:.6g} (rtol={RTOL:g}, atol={ATOL:g})",
-                },
-            )
+        r["max_abs_diff"], error = compare(np.load(r["output"], allow_pickle=False), y_ref, reference)
+        if error is not None:
+            r.update(outcome="wrong_output", stage="compare", error=error)
     return reference
 
 
