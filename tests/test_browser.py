@@ -18,6 +18,7 @@ import pytest
 from runner.core.results import read_json
 from runner.report.history import append_history
 from runner.report.publish import publish_beside
+from tests.pages import embedded
 
 pytestmark = pytest.mark.browser
 
@@ -229,17 +230,39 @@ def test_keyboard_moves_between_cells_and_opens_one(open_page: Any) -> None:
     assert console.errors == []
 
 
-def test_upgrade_view_compares_save_and_load_envs(open_page: Any) -> None:
+def test_upgrade_answer_offers_measured_targets_and_counts_follow_it(open_page: Any) -> None:
     page, console = open_page("real", "#from=tf2.15-k2-py3.11&to=tf2.21-k3.13-py3.11")
-    rows = page.locator("#upgrade-table tbody tr")
-    assert rows.count() == 24
-    assert page.locator("#upgrade-table tr.chg-breaks").count() > 0
-    assert "break" in page.inner_text("#upgrade-summary")
+    data = embedded(page.content())
+    save, load = (
+        next(i for i, r in enumerate(data["rows"]) if r["id"] == rid)
+        for rid in ("tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11")
+    )
+    cross = [c for c in data["cells"] if c[2] == save and c[3] == load]
+    assert page.locator("#upgrade-table tbody tr.ans").count() == len(cross)
+    counts = page.locator("#upgrade-counts button[data-answer]")
+    assert sum(int(t.split()[-1]) for t in counts.all_inner_texts()) == len(cross)
+    offered = page.locator("#upgrade-form select[name=to] option").evaluate_all("os => os.map(o => o.value)")
+    measured = {data["rows"][c[3]]["id"] for c in data["cells"] if c[2] == save and c[3] != save}
+    assert set(offered) == measured
+    # one answer kind at a time
+    counts.first.click()
+    kind = counts.first.get_attribute("data-answer")
+    assert (
+        page.locator("#upgrade-table tbody tr.ans").count() == page.locator(f"#upgrade-table tr.ans-row-{kind}").count()
+    )
     page.locator("#upgrade-shortcuts button", has_text="newest tf_keras").click()
     assert page.input_value("#upgrade-form select[name=to]") == "tf2.21-tfk2.21-py3.11"
     assert "to=tf2.21-tfk2.21-py3.11" in page.evaluate("location.hash")
-    page.locator("#upgrade").scroll_into_view_if_needed()
-    shot(page, "real-upgrade")
+    assert console.errors == []
+
+
+def test_an_unmeasured_target_suggests_the_nearest_measured(open_page: Any) -> None:
+    page, console = open_page("real", "#from=tf2.21-k3.13-py3.11&to=tf2.15-k2-py3.9-not-a-row")
+    assert page.input_value("#upgrade-form select[name=to]") != ""
+    page2, _ = open_page("real", "#from=tf2.21-tfk2.21-py3.11&to=tf2.21-tfk2.21-py3.11")
+    # loading where it was saved is not an upgrade: the nearest measured target is shown, and said so
+    assert page2.locator("#upgrade-note").is_visible()
+    assert page2.input_value("#upgrade-form select[name=to]") != "tf2.21-tfk2.21-py3.11"
     assert console.errors == []
 
 

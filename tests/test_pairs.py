@@ -85,8 +85,9 @@ def test_same_and_all() -> None:
 def test_targets_are_newest_of_each_line_next_release_and_other_python() -> None:
     t = targets(rows())
     assert t["tf2.14-k2-py3.11"] == {"tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11"}
-    assert t["tf2.15-k2-py3.11"] == {"tf2.15-k2-py3.9", "tf2.21-k3.13-py3.11"}
-    assert t["tf2.15-k2-py3.9"] == {"tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11"}
+    # ... and the next TF release in every flavour it ships (here only Keras 3, on TF 2.20)
+    assert t["tf2.15-k2-py3.11"] == {"tf2.15-k2-py3.9", "tf2.20-k3.11-py3.11", "tf2.21-k3.13-py3.11"}
+    assert t["tf2.15-k2-py3.9"] == {"tf2.15-k2-py3.11", "tf2.20-k3.11-py3.11", "tf2.21-k3.13-py3.11"}
     assert t["tf2.20-k3.11-py3.11"] == {"tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11"}
     assert t["tf2.21-k3.13-py3.11"] == {"tf2.15-k2-py3.11", "jax-k3.13-py3.11"}
     pairs = plan_pairs(rows(), "targets")
@@ -178,3 +179,14 @@ def test_upgrade_lists_changed_cells_only() -> None:
     assert "1 of" in upgrade_markdown(results, src, ok_rows[1])
     with pytest.raises(SelectionError, match="python -m runner run --pairs all"):
         upgrade_changes(results, ok_rows[1], src)
+
+
+def test_the_next_tf_release_is_measured_in_every_flavour_it_ships() -> None:
+    from runner.run.grid import load_grid
+
+    grid_rows = list(load_grid().rows)
+    t = targets(grid_rows)
+    by_id = {r.id: r for r in grid_rows}
+    # the commonest upgrade: the last Keras 2 release to TF 2.16, with tf-keras and with Keras 3
+    after = {by_id[x] for x in t["tf2.15-k2-py3.11"]}
+    assert {(r.tf[:4], r.flavour) for r in after} >= {("2.16", "tf_keras"), ("2.16", "keras3")}

@@ -1,14 +1,18 @@
-"""Cells: their key, counts by status, and the one rule for "works / broke / fixed".
+"""Cells: their key, counts by status, and the one rule for "works / breaks / fixed".
 
-A cell is one scenario × format × save environment × load environment. Every view
-that compares two cells (the diff between runs, an upgrade, the version ranges,
-the page's script through ``page_data``) asks :func:`transition`.
+A cell is one scenario × format × save environment × load environment. What a
+status means to a user is its :func:`verdict`: their ``load_model(path)`` works
+unchanged, works only if they change the call, breaks, or returns silently wrong
+outputs. Every view that compares two cells (the diff between runs, an upgrade,
+the version ranges, the page's script through ``page_data``) asks
+:func:`transition`, which is written in verdicts: a change in the load call a
+user must make counts as a break.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .vocab import STATUSES, WORKING
 
@@ -16,6 +20,16 @@ CellKey = tuple[str, str, str, str]
 KEY_FIELDS = ("scenario", "format", "save_row", "load_row")
 
 Transition = Literal["broken", "fixed", "changed", "same"]
+
+# What a status means for a user's load call.
+Verdict = Literal["works", "change_call", "breaks", "wrong"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+VERDICT_TITLES: dict[Verdict, str] = {
+    "works": "works unchanged",
+    "change_call": "works if you change your load call",
+    "breaks": "breaks",
+    "wrong": "silently wrong",
+}
 
 
 def cell_key(cell: dict[str, Any]) -> CellKey:
@@ -26,14 +40,62 @@ def works(status: str | None) -> bool:
     return status in WORKING
 
 
+def verdict(status: str) -> Verdict:
+    """``works``: a plain ``load_model`` loads it and computes the same; ``change_call``: only with a load
+    option (custom_objects, safe_mode=False); ``wrong``: it loads and computes something else; else ``breaks``."""
+    if status == "pass":
+        return "works"
+    if status in WORKING:
+        return "change_call"
+    return "wrong" if status == "wrong_output" else "breaks"
+
+
 def transition(before: str, after: str) -> Transition:
-    """``broken``: worked, does not now; ``fixed``: the other way; ``changed``: another status on the same side."""
-    was, now = works(before), works(after)
-    if was and not now:
+    """What happens to a user whose load call worked (or not) on ``before`` when they meet ``after``.
+
+    ``broken``: the call that worked no longer does: it fails, computes something else, or needs another
+    load option (pass -> pass with custom_objects counts); a visible error that became a silent wrong
+    answer counts too. ``fixed``: it did not work and now does (with or without an option). ``changed``:
+    another status that is neither (e.g. works with an option -> works plainly, one error -> another).
+    """
+    if before == after:
+        return "same"
+    was, now = verdict(before), verdict(after)
+    if was in ("works", "change_call") and now != "works":
+        # includes pass with custom_objects <-> pass with safe_mode=False: the call that worked raises
         return "broken"
-    if now and not was:
+    if was == "breaks" and now == "wrong":
+        return "broken"
+    if was in ("breaks", "wrong") and now in ("works", "change_call"):
         return "fixed"
-    return "same" if before == after else "changed"
+    return "changed"
+
+
+# The answer to "can I upgrade?" for one pattern and format: what the user's load call meets.
+Answer = Literal["works", "change_call", "breaks", "wrong", "fixed", "already_fails"]
+ANSWERS: tuple[Answer, ...] = get_args(Answer)
+ANSWER_TITLES: dict[Answer, str] = {
+    "works": VERDICT_TITLES["works"],
+    "change_call": VERDICT_TITLES["change_call"],
+    "breaks": VERDICT_TITLES["breaks"],
+    "wrong": VERDICT_TITLES["wrong"],
+    "fixed": "works now (it failed where it was saved)",
+    "already_fails": "already fails where it was saved",
+}
+
+
+def upgrade_answer(before: str | None, after: str) -> Answer:
+    """Saved and loaded in A (``before``), saved in A and loaded in B (``after``): what the upgrade does.
+
+    ``works``: the load call that works in A works in B (the same call, or a plainer one); otherwise what
+    :func:`transition` calls broken, by what B does: ``change_call``, ``breaks`` or ``wrong``. A pattern
+    that does not work in A is ``fixed`` if it works in B, else ``already_fails``.
+    """
+    if before is None or verdict(before) in ("breaks", "wrong"):
+        return "fixed" if verdict(after) in ("works", "change_call") else "already_fails"
+    if transition(before, after) in ("same", "changed"):
+        return "works"
+    return verdict(after)
 
 
 def count_statuses(statuses: Iterable[str | None]) -> dict[str, int]:

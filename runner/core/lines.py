@@ -61,3 +61,24 @@ def next_release(row: Any, line: list[R]) -> R | None:
     """The first row of ``line`` on a later release of ``row``'s axis (not the same release on another Python)."""
     mine = version_key(axis(row)[1])
     return next((other for other in line if version_key(axis(other)[1]) > mine), None)
+
+
+def next_tf(row: Any, lines: dict[str, list[R]]) -> list[R]:
+    """The next TF release after ``row``'s, in every flavour it ships: one row per line.
+
+    TF 2.15 (Keras 2) -> TF 2.16 with tf-keras 2.16 and TF 2.16 with Keras 3.0. Of a line's rows on
+    that release, the one tagged ``main`` (what ``pip install tensorflow==2.16`` is measured with),
+    else the first on the line.
+    """
+    mine = version_key(_get(row, "tf"))
+    later = [version_key(_get(r, "tf")) for line in lines.values() for r in line]
+    later = [v for v in later if v[:2] > mine[:2]]
+    if not later:
+        return []
+    target = min(later)[:2]
+    out = []
+    for line in lines.values():
+        on_release = [r for r in line if version_key(_get(r, "tf"))[:2] == target]
+        if on_release:
+            out.append(next((r for r in on_release if "main" in _get(r, "tags")), on_release[0]))
+    return out

@@ -24,6 +24,14 @@ WORKS: tuple[tuple[Option, Status], ...] = (
     ("registered", "pass_custom_objects"),
     ("safe_mode_off", "pass_unsafe"),
 )
+# The change to a user's load call that each option stands for.
+OPTION_CALLS: dict[str, str] = {
+    "default": "load_model(path)",
+    "custom_objects": "custom_objects={...}",
+    "registered": "register the classes (keras.utils.register_keras_serializable)",
+    "safe_mode_off": "safe_mode=False",
+    "compile_off": "compile=False",
+}
 FIX_FOR_OPTION: dict[str, str] = {
     "custom_objects": "load with custom_objects={...} naming the scenario's classes/functions/globals",
     "registered": "register the custom classes globally "
@@ -31,6 +39,47 @@ FIX_FOR_OPTION: dict[str, str] = {
     "safe_mode_off": "load with safe_mode=False (only for files you trust: it runs the stored bytecode)",
     "compile_off": "load with compile=False (the model's training config does not deserialize)",
 }
+
+
+_OTHER_PYTHON = (
+    "the Lambda's bytecode was written by another Python minor: load with the Python minor the model was "
+    "saved with, or rebuild the model in code and load only its weights"
+)
+# Failures whose cause is the file or the interpreter, not the pattern: the fix follows the deciding error.
+# (what the error message contains, what the save wrote or None for any, the fix)
+FIX_FOR_ERROR: tuple[tuple[str, str | None, str], ...] = (
+    (
+        "ensure the file is an accessible `.keras` zip",
+        "hdf5",
+        "the save wrote HDF5 under the .keras name (Keras 2 does that) and Keras 3 reads .keras as a zip: "
+        "rename the file to .h5 before loading, or save it as .h5 in the first place",
+    ),
+    (
+        "File format not supported",
+        "savedmodel_dir",
+        "the save wrote a SavedModel directory under the .keras name (TF <= 2.11 does that) and Keras 3 "
+        "loads only .keras zips and .h5: load it with keras.layers.TFSMLayer, or save as .h5",
+    ),
+    (
+        "bad marshal data",
+        None,
+        _OTHER_PYTHON,
+    ),
+    (
+        "EOF read where object expected",
+        None,
+        _OTHER_PYTHON,
+    ),
+)
+
+
+def fix_for_error(error: dict | None, written: str | None) -> str | None:
+    """The fix the deciding error itself points to, if it is one of :data:`FIX_FOR_ERROR`."""
+    message = (error or {}).get("message") or ""
+    for needle, wrote, fix in FIX_FOR_ERROR:
+        if needle in message and wrote in (None, written):
+            return fix
+    return None
 
 
 def derive(records: list[dict], scenario_fix: str = "") -> dict:
@@ -65,6 +114,7 @@ def derive(records: list[dict], scenario_fix: str = "") -> dict:
 
     compile_off = by_option.get("compile_off")
     fix = FIX_FOR_OPTION["compile_off"] if compile_off and compile_off["outcome"] == "ok" else scenario_fix
+    fix = fix_for_error(default.get("error"), written) or fix
     return _cell(default["outcome"], default, written, fix)
 
 

@@ -38,10 +38,11 @@ def _width(text: str) -> int:
 def badge_texts(results: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     """``file name -> (label, value, colour)``.
 
-    The pass rate is over every cell of the run (same-env and cross-env): the share
-    whose status is ``pass``, i.e. a plain ``load_model`` works and computes the same.
+    The pass rate is over the matrix's cells (saved and loaded in the same env), as on
+    the page: the share whose status is ``pass``, i.e. a plain ``load_model`` works and
+    computes the same.
     """
-    counts = count_statuses(cell["status"] for cell in results["cells"])
+    counts = count_statuses(cell["status"] for cell in results["cells"] if cell["save_row"] == cell["load_row"])
     rate = pass_rate(counts)
     value = "no cells" if rate is None else f"{rate:.0%} of {sum(counts.values())} cells"
     return {

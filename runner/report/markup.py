@@ -15,7 +15,16 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from runner.core.vocab import KIND_TITLES, KINDS, NOT_RUN, STATUS_LABELS, STATUS_MEANINGS, WRITTEN_MEANINGS
+from runner.core.cells import ANSWER_TITLES, ANSWERS
+from runner.core.vocab import (
+    FLAVOUR_LABELS,
+    KIND_TITLES,
+    KINDS,
+    NOT_RUN,
+    STATUS_LABELS,
+    STATUS_MEANINGS,
+    WRITTEN_MEANINGS,
+)
 
 from .claims import VERDICT_LABELS
 from .security import describe
@@ -28,8 +37,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 # component, inlined in this order into the one self-contained index.html. The script's
 # parts share one closure that index.html.j2 opens and closes around them.
 PAGE_ASSETS: dict[str, tuple[str, ...]] = {
-    "css": ("base", "status", "matrix", "views"),
-    "js": ("data", "helpers", "state", "filters", "matrix", "claims", "upgrade", "detail", "events"),
+    "css": ("base", "status", "matrix", "views", "answer"),
+    "js": ("data", "helpers", "state", "filters", "grid", "matrix", "overview", "claims", "answer", "detail", "events"),
 }
 
 
@@ -136,6 +145,9 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         VERDICT_LABELS=VERDICT_LABELS,
         KIND_TITLES=KIND_TITLES,
         KINDS=KINDS,
+        ANSWERS=ANSWERS,
+        FLAVOUR_LABELS=FLAVOUR_LABELS,
+        ANSWER_TITLES=ANSWER_TITLES,
         trend_points=trend_points,
         page_asset=page_asset,
         describe_code_run=describe,

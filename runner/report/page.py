@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runner.core.cells import ANSWER_TITLES, ANSWERS, upgrade_answer
+from runner.core.status import OPTION_CALLS
 from runner.core.versions import minor
 from runner.core.vocab import (
     EXPECTED_WRITTEN,
@@ -35,6 +37,7 @@ def page_data(view: View) -> dict[str, Any]:
     load_row) pair in the run, not only the same-env ones the matrix shows first.
     """
     results = view.results
+    saved = savers_of(view.cells)
     row_ix = {r["id"]: i for i, r in enumerate(view.columns)}
     scenario_ix = {s["id"]: i for i, s in enumerate(results["scenarios"])}
     format_ix = {f: i for i, f in enumerate(results["formats"])}
@@ -74,9 +77,14 @@ def page_data(view: View) -> dict[str, Any]:
             fixes.append(fix)
         return fix_ix[fix]
 
+    same_env = {(c.scenario, c.format, c.save_row): c.status for c in view.cells if c.same_env}
+    answer_ix = {a: i for i, a in enumerate(ANSWERS)}
     cells = []
     for i, c in enumerate(view.cells):
         group = view.group_of.get(i)
+        answer = -1
+        if not c.same_env and c.status is not None:
+            answer = answer_ix[upgrade_answer(same_env.get((c.scenario, c.format, c.save_row)), c.status)]
         cells.append(
             [
                 scenario_ix[c.scenario],
@@ -90,6 +98,7 @@ def page_data(view: View) -> dict[str, Any]:
                 fix_ref(c.fix),
                 group_ix[group.id] if group else -1,
                 traceback_ref(c.error),
+                answer,
             ]
         )
     cell_ix = {(c.scenario, c.format, c.save_row, c.load_row): c.index for c in view.cells}
@@ -138,7 +147,9 @@ def page_data(view: View) -> dict[str, Any]:
         "statuses": statuses,
         "written": WRITTEN_MEANINGS,
         "expected_written": EXPECTED_WRITTEN,
-        "rows": [dict(r, python_minor=minor(r["python"])) for r in view.columns],
+        "rows": [dict(r, python_minor=minor(r["python"]), saves=r["id"] in saved) for r in view.columns],
+        # the upgrade the "Can I upgrade?" panel opens on: the first of the usual ones (runner/report/answers.py)
+        "default_upgrade": [view.common[0].save["id"], view.common[0].load["id"]] if view.common else None,
         # the statuses that work (runner/core/cells.py transition: the page's upgrade view applies the same rule)
         "working": sorted(WORKING),
         "scenarios": [{k: s[k] for k in ("id", "title", "source", "claim", "fix")} for s in results["scenarios"]],
@@ -148,7 +159,8 @@ def page_data(view: View) -> dict[str, Any]:
         "tracebacks": tracebacks,
         "fixes": fixes,
         "groups": [
-            {"id": g.id, "type": g.type, "message": g.message, "cells": len(g.same_env_cells)} for g in view.groups
+            {"id": g.id, "type": g.type, "message": g.message, "cells": len(g.cells), "same_env": len(g.same_env_cells)}
+            for g in view.groups
         ],
         "cell_fields": [
             "scenario",
@@ -162,8 +174,13 @@ def page_data(view: View) -> dict[str, Any]:
             "fix",
             "group",
             "traceback",
+            "answer",
         ],
         "cells": cells,
+        # a cross-env cell's answer to "can I upgrade?" (runner/core/cells.py upgrade_answer), by index
+        "answers": [{"id": a, "title": ANSWER_TITLES[a]} for a in ANSWERS],
+        # what a user adds to load_model for each option (the "change your load call" answer)
+        "option_calls": OPTION_CALLS,
         "record_fields": [
             "cell",
             "option",

@@ -79,6 +79,9 @@ def history_entries(history: Sequence[dict[str, Any]], results: dict[str, Any]) 
         entries.append(summarize(results))
     entries = entries[-HISTORY_SHOWN:]
     for e in entries:
+        # the matrix's scope (same-env cells) when the entry has it, as the summary and the badge use
+        e["counts"] = e.get("same_env") or e["counts"]
+        e["cells"] = sum(e["counts"].values())
         e["pass_rate"] = pass_rate(e["counts"])
         e["current"] = e.get("finished") == results["run"]["finished"]
     return entries

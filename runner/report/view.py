@@ -10,19 +10,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.core.cells import count_statuses
 from runner.core.signature import error_signature
 from runner.core.versions import minor as short_version
 from runner.core.versions import version_key
 from runner.core.vocab import FLAVOURS, STATUS_LABELS, STATUS_MEANINGS, STATUSES
 
+from .answers import UpgradeAnswer, common_upgrades
 from .cellview import CellView, ErrorGroup, MatrixRow
 from .claims import Claim, evaluate, load_claims
 from .history import pass_rate
 from .ranges import ScenarioRanges, version_ranges
 from .sections import Changes, ClaimView, changes_since, history_entries
 from .security import CodeRun, code_runs
-from .upgrades import Upgrade, upgrades
+from .upgrades import Upgrade, savers_of, upgrades
 
 # MATRIX.md stays compact: this many error groups.
 TOP_GROUPS_MD = 15
@@ -75,6 +75,7 @@ class View:
     cross_env: int  # cells with save_row != load_row, not in the main matrix
     ranges: list[ScenarioRanges]
     upgrades: list[Upgrade]
+    common: list[UpgradeAnswer]  # "can I upgrade?" for the usual upgrades (runner/report/answers.py)
     claims: list[ClaimView]
     changes: Changes | None  # None without a previous run
     history: list[dict[str, Any]]
@@ -83,8 +84,14 @@ class View:
 
     @property
     def pass_rate(self) -> float | None:
-        """Share of the run's cells (all pairs) that pass with a plain load_model."""
-        return pass_rate(count_statuses(c.status for c in self.cells if not c.synthetic))
+        """Share of the matrix's cells (same env, as ``counts``) that pass with a plain load_model."""
+        return pass_rate({s: n for s, _, _, n in self.counts})
+
+    @property
+    def savers(self) -> list[dict[str, Any]]:
+        """The columns that saved something (load-only rows, e.g. Keras 3 on JAX, did not)."""
+        saved = savers_of(self.cells)
+        return [c for c in self.columns if c["id"] in saved]
 
     @property
     def tf_versions(self) -> list[str]:
@@ -242,6 +249,7 @@ def build_view(
         cross_env=len(cells) - len(main_cells),
         ranges=ranges,
         upgrades=upgrades(columns, by_key, results),
+        common=common_upgrades(columns, by_key, results),
         claims=claim_views,
         changes=changes_since(previous, results, by_key),
         history=history_entries(history, results),

@@ -4,7 +4,8 @@
 ``targets``  ``same`` plus the upgrades a team actually makes: every row's artifacts
              are loaded in the newest row of each Keras line (bundled Keras 2 on its
              last TF, tf-keras on the newest TF, Keras 3 on the newest TF), in the next
-             release of the row's own line, and, for rows of the Python axis, in the
+             release of the row's own line, in the next TF release in every flavour
+             it ships (TF 2.15 -> TF 2.16 with tf-keras and with Keras 3), and, for rows of the Python axis, in the
              same TF on the other Python(s). Load-only rows (other Keras 3 backends)
              load the artifacts of the Keras 3 row with the same Keras version.
 ``all``      every ordered pair of rows (upgrades and downgrades).
@@ -12,7 +13,7 @@
 
 from __future__ import annotations
 
-from runner.core.lines import next_release, release_lines
+from runner.core.lines import next_release, next_tf, release_lines
 
 from .grid import Row
 
@@ -33,6 +34,7 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
         if row.load_only:
             continue
         out[row.id].update(newest.values())
+        out[row.id].update(r.id for r in next_tf(row, by_line))
         if "python-axis" in row.tags or any(
             "python-axis" in r.tags and r.tf == row.tf and r.flavour == row.flavour for r in rows
         ):

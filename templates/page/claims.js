@@ -4,8 +4,8 @@
       const ul = det.querySelector("ul");
       if (!det.open || ul.childElementCount) return;
       ul.innerHTML = D.claims[+det.dataset.claim].map(([i, v, why]) => {
-        const c = cells[i], vv = D.verdicts[v];
-        return `<li><span class="badge v-${esc(v)}"><span class="sym" aria-hidden="true">${esc(vv.symbol)}</span> <span class="lbl">${esc(vv.label)}</span></span> ` +
+        const c = cells[i];
+        return `<li>${verdictBadge(v)} ` +
           `<button type="button" class="link" data-cell="${c.i}"><code>${esc(D.scenarios[c.scenario].id)}</code> · <code>${esc(D.formats[c.format])}</code> in <code>${esc(D.rows[c.save_row].id)}</code></button> <span class="why">${esc(why)}</span></li>`;
       }).join("");
     });

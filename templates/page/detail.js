@@ -39,10 +39,10 @@
   }
   function envBlock(title, r) {
     return `<section><h4>${esc(title)}: <code>${esc(r.id)}</code></h4><p>${esc(envLabel(r))}${r.lock_hash ? ` · lock <code title="${esc(r.lock_hash)}">sha256:${esc(r.lock_hash.slice(0, 12))}</code>` : ""}</p>` +
-      `<pre>${esc(lockText(r))}</pre></section>`;
+      `<pre tabindex="0">${esc(lockText(r))}</pre></section>`;
   }
   function reproBlock(cmd) {
-    return `<h3>Reproduce</h3><div class="repro"><pre><code>${esc(cmd)}</code></pre><button type="button" data-copy="${esc(cmd)}">Copy</button></div>`;
+    return `<h3>Reproduce</h3><div class="repro"><pre tabindex="0"><code>${esc(cmd)}</code></pre><button type="button" data-copy="${esc(cmd)}">Copy</button></div>`;
   }
   function reproduce(c) {
     const sv = D.rows[c.save_row].id, ld = D.rows[c.load_row].id;
@@ -69,14 +69,17 @@
       (wroteUnexpected(c) ? ` <span class="note">not the ${esc(expected)} that <code>${esc(fmt)}</code> suggests</span>` : "") + "</dd>");
     if (c.group >= 0) {
       const g = D.groups[c.group];
-      h.push(`<dt>Error group</dt><dd><b>${esc(g.id)}</b> (${g.cells} cell${g.cells === 1 ? "" : "s"}) <button type="button" class="link" data-group="${esc(g.id)}">show them in the matrix</button></dd>`);
+      const where = g.same_env ? ` <button type="button" class="link" data-group="${esc(g.id)}">show the ${g.same_env} in the matrix</button>` : " (all loaded in another environment than saved in: none is in the matrix)";
+      h.push(`<dt>Error group</dt><dd><b>${esc(g.id)}</b>: ${g.cells} cell${g.cells === 1 ? "" : "s"} in the run${where}</dd>`);
     }
     h.push("</dl>");
     if (error) {
-      h.push(`<h3>Exception</h3><pre class="msg"><b>${esc(error.type)}</b>: ${esc(error.message)}</pre>`);
-      if (c.traceback >= 0) h.push(`<details><summary>Traceback (last lines)</summary><pre>${esc(D.tracebacks[c.traceback])}</pre></details>`);
+      // The error the status rests on: the plain load's when an option rescued the cell, else the deciding record's.
+      const heading = WORKING.has(c.status) ? "Why the plain <code>load_model(path)</code> fails" : `Exception (load option <code>${esc(c.option)}</code>, the one the status rests on)`;
+      h.push(`<h3>${heading}</h3><pre class="msg" tabindex="0"><b>${esc(error.type)}</b>: ${esc(error.message)}</pre>`);
+      if (c.traceback >= 0) h.push(`<details><summary>Traceback (last lines)</summary><pre tabindex="0">${esc(D.tracebacks[c.traceback])}</pre></details>`);
     } else if (broken) {
-      h.push(`<h3>Environment error</h3><pre class="msg">${esc(broken.error)}</pre>`);
+      h.push(`<h3>Environment error</h3><pre class="msg" tabindex="0">${esc(broken.error)}</pre>`);
     }
     const wrong = recs.find((r) => r.outcome === "wrong_output");
     if (wrong) h.push(`<p class="note">Largest absolute difference ${num(wrong.max_abs_diff)} (rtol ${wrong.rtol}, atol ${wrong.atol}).</p>`);
@@ -96,13 +99,13 @@
     });
     if (tested.length) {
       h.push("<h3>Claims this cell tests</h3><ul>" + tested.map(([k, v]) => {
-        const [id, quote] = D.claim_quotes[k], vv = D.verdicts[v];
-        return `<li><span class="badge v-${esc(v)}"><span class="sym" aria-hidden="true">${esc(vv.symbol)}</span> <span class="lbl">${esc(vv.label)}</span></span> <a href="#claim-${esc(id)}" data-close-first>${esc(quote)}</a></li>`;
+        const [id, quote] = D.claim_quotes[k];
+        return `<li>${verdictBadge(v)} <a href="#claim-${esc(id)}" data-close-first>${esc(quote)}</a></li>`;
       }).join("") + "</ul>");
     }
     h.push(`<h3>The article</h3><p><b>Claim:</b> ${esc(sc.claim)}</p><p><b>Recommended rewrite:</b> ${esc(sc.fix)}</p><p class="meta">Source: ${esc(sc.source)}</p>`);
     if (recs.length) {
-      h.push('<h3>Every load option tried</h3><div class="table-wrap"><table class="plain"><thead><tr><th scope="col">Option</th><th scope="col">Outcome</th><th scope="col">Stage</th><th scope="col">Wrote</th><th scope="col">max |diff|</th><th scope="col">Error</th><th scope="col">save / load / call</th></tr></thead><tbody>');
+      h.push('<h3>Every load option tried</h3><div class="table-wrap" tabindex="0"><table class="plain"><thead><tr><th scope="col">Option</th><th scope="col">Outcome</th><th scope="col">Stage</th><th scope="col">Wrote</th><th scope="col">max |diff|</th><th scope="col">Error</th><th scope="col">save / load / call</th></tr></thead><tbody>');
       for (const r of recs) {
         const e = r.error >= 0 ? D.errors[r.error] : null;
         h.push(`<tr><td><code>${esc(r.option)}</code></td><td>${esc(r.outcome)}</td><td>${esc(r.stage)}</td><td>${r.written ? `<code>${esc(r.written)}</code>` : "–"}</td><td>${num(r.max_abs_diff)}</td><td>${e ? `<code>${esc(e.type)}</code>` : "–"}</td><td>${num(r.save_s, " s")} / ${num(r.load_s, " s")} / ${num(r.call_s, " s")}</td></tr>`);
@@ -115,7 +118,7 @@
     state.cell = cellId(c);
     delete state.env;
     writeHash(false);
-    openDialog(`${st.symbol} ${st.label}: ${sc.id} · ${fmt} · ${save.id}${load === save ? "" : " → " + load.id}`, h.join(""), from);
+    openDialog(`${st.label}: ${sc.id} · ${fmt} · ${save.id}${load === save ? "" : " → " + load.id}`, h.join(""), from);
   }
 
   function showEnv(id, from) {
@@ -131,14 +134,14 @@
     const vars = Object.entries(r.env_vars);
     if (vars.length) h.push(`<dt>Variables</dt><dd><code>${esc(vars.map(([k, v]) => `${k}=${v}`).join(" "))}</code></dd>`);
     h.push(`<dt>Built in</dt><dd>${num(r.build_s, " s")}</dd></dl>`);
-    if (r.error) h.push(`<h3>Error</h3><pre class="msg">${esc(r.error)}</pre>`);
+    if (r.error) h.push(`<h3>Error</h3><pre class="msg" tabindex="0">${esc(r.error)}</pre>`);
     const hist = D.row_history[col];
     if (hist.length > 1) {
       h.push(`<h3>Trend (cells loaded here, per run)</h3><p>${hist.map(([when, ok, n]) => `${esc(when.slice(0, 10))}: ${Math.round((100 * ok) / n)}% pass of ${n}`).join(" → ")}</p>`);
     }
     h.push(`<h3>Cells (same environment)</h3><p>${Object.entries(counts).map(([st, n]) => `${badge(st)} ${n}`).join(" ") || "None."}</p>`);
-    h.push(`<h3>Requested</h3><pre>${esc(r.packages.join("\n"))}</pre>`);
-    h.push(`<h3>Lock</h3><pre>${esc(lockText(r))}</pre>`);
+    h.push(`<h3>Requested</h3><pre tabindex="0">${esc(r.packages.join("\n"))}</pre>`);
+    h.push(`<h3>Lock</h3><pre tabindex="0">${esc(lockText(r))}</pre>`);
     h.push(reproBlock(`python -m runner run --rows ${r.id}`));
     state.env = r.id;
     delete state.cell;

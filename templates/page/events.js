@@ -1,6 +1,6 @@
   // ---- Events (delegated: the matrix is re-rendered on every filter change).
   document.addEventListener("click", (e) => {
-    const t = e.target.closest("[data-cell],[data-env],[data-group],[data-change],[data-status],[data-close],[data-copy],[data-upgrade],a[href^='#']");
+    const t = e.target.closest("[data-cell],[data-env],[data-group],[data-change],[data-status],[data-close],[data-copy],[data-upgrade],[data-answer],[data-square],a[href^='#']");
     if (!t) return;
     if (t.matches("[data-close]")) { closeDialog(); return; }
     if (t.matches("[data-copy]")) { copy(t.dataset.copy, t); return; }
@@ -29,6 +29,13 @@
       document.getElementById("matrix-section").scrollIntoView();
       return;
     }
+    if (t.dataset.answer) {
+      state.answer = state.answer === t.dataset.answer ? "" : t.dataset.answer;
+      if (!state.answer) delete state.answer;
+      writeHash(true);
+      renderUpgrade();
+      return;
+    }
     if (t.dataset.upgrade) {
       const [from, to] = t.dataset.upgrade.split(">");
       setUpgrade(from, to, true);
@@ -52,6 +59,7 @@
     writeHash(true);
     syncForm();
     render();
+    renderOverview();
     renderUpgrade();
   });
   document.addEventListener("keydown", (e) => {
@@ -59,12 +67,16 @@
     if (e.key === "/" && !inField && !dialog.open) { e.preventDefault(); form.elements.q.focus(); }
   });
 
-  // Back/forward and hand-edited URLs.
+  // Back/forward and hand-edited URLs. A #from=…&to=… link lands on the answer.
+  let applied = false;
   function apply() {
     state = readHash();
     syncForm();
     render();
+    renderOverview();
     renderUpgrade();
+    if ((state.from || state.to) && !state.cell && !state.env && !applied) document.getElementById("answer").scrollIntoView();
+    applied = true;
     if (state.cell) {
       const c = cellFromId(state.cell);
       if (c) showCell(c, null); else { delete state.cell; writeHash(false); }

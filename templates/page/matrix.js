@@ -7,16 +7,35 @@
     extraRows += Math.max(40, Math.floor(CELL_BUDGET / Math.max(D.rows.length, 1)));
     render();
   });
-  let grid = []; // grid[row][col] = the focusable button there (arrow-key navigation)
-  let cur = { r: 0, c: 0 };
+  let grid = []; // grid[row][col] = the focusable button there (arrow-key navigation, grid.js)
+  rovingGrid(table, () => grid);
   // Layout of a huge table is what is slow (not the data): draw about this many cells,
   // then offer more. Filters usually bring a view well under it.
   const CELL_BUDGET = 2500;
   let extraRows = 0;
 
+  // The summary's status counts follow the filters: what the matrix shows, counted once.
+  const countList = document.querySelector("#summary .counts");
+  function renderCounts(cols, load) {
+    const n = {};
+    D.scenarios.forEach((sc, s) => {
+      if (state.scenario && sc.id !== state.scenario) return;
+      D.formats.forEach((fmt, f) => {
+        if (state.format && fmt !== state.format) return;
+        for (const col of cols) {
+          const c = byKey.get(key(s, f, col, load >= 0 ? load : col));
+          if (c && cellMatches(c)) n[c.status] = (n[c.status] || 0) + 1;
+        }
+      });
+    });
+    countList.innerHTML = Object.keys(S).filter((st) => n[st]).map((st) => `<li><button type="button" class="count" data-status="${esc(st)}" aria-pressed="${state.status === st}">${badge(st)} <b>${n[st]}</b></button></li>`).join("");
+  }
+
   function render() {
-    const cols = D.rows.map((r, i) => i).filter((i) => colMatches(D.rows[i]));
     const load = state.load && rowIx.has(state.load) ? rowIx.get(state.load) : -1;
+    // Load-only envs (Keras 3 on JAX, torch) saved nothing: a column of them only makes sense
+    // as the "Loaded in" side, so the same-env matrix leaves them out.
+    const cols = D.rows.map((r, i) => i).filter((i) => colMatches(D.rows[i]) && D.rows[i].saves);
     const cellAt = (s, f, col) => byKey.get(key(s, f, col, load >= 0 ? load : col));
     const filtering = Boolean(state.status || state.group || state.change || state.q);
     const brokenEnv = (col) => (D.rows[col].status === "env_error" ? D.rows[col] : load >= 0 && D.rows[load].status === "env_error" ? D.rows[load] : null);
@@ -52,7 +71,7 @@
     out.push('</tr><tr class="envs">');
     for (const col of cols) {
       const r = D.rows[col];
-      out.push(`<th scope="col" class="env${r.status === "env_error" ? " env-error" : ""}"><button type="button" class="envbtn" data-env="${esc(r.id)}" aria-label="Environment ${esc(r.id)}: ${esc(envLabel(r))}${r.status === "env_error" ? ", env error" : ""}"><span class="rid">${esc(r.id)}</span><span class="ver">${esc(envLabel(r))}</span>${r.status === "env_error" ? `<span class="ver">${badge("env_error")}</span>` : ""}${load >= 0 && load !== col ? `<span class="ver">→ loaded in ${esc(D.rows[load].id)}</span>` : ""}</button></th>`);
+      out.push(`<th scope="col" class="env${r.status === "env_error" ? " env-error" : ""}"><button type="button" class="envbtn" data-env="${esc(r.id)}"><span class="rid">${esc(r.id)}</span><span class="ver">${esc(envLabel(r))}</span>${r.status === "env_error" ? `<span class="ver">${badge("env_error")}</span>` : ""}${load >= 0 && load !== col ? `<span class="ver">→ loaded in ${esc(D.rows[load].id)}</span>` : ""}</button></th>`);
     }
     out.push("</tr></thead><tbody>");
 
@@ -67,7 +86,7 @@
           // The whole column has one cause: say it once, in one tall cell.
           if (li === 0) {
             const dim = filtering && !lines.some(([s2, f2]) => cellMatches(cellAt(s2, f2, col))) ? " dim" : "";
-            out.push(`<td class="envcol st-env_error${dim}" rowspan="${lines.length}"><button type="button" class="cell" data-env="${esc(broken.id)}" data-r="0" data-c="${ci}" data-rows="${lines.length}" tabindex="-1" aria-label="${esc(broken.id)}: env error: ${esc(broken.error)}">${badge("env_error")}<span class="why">${esc(broken.error)}</span></button></td>`);
+            out.push(`<td class="envcol st-env_error${dim}" rowspan="${lines.length}"><button type="button" class="cell" data-env="${esc(broken.id)}" data-r="0" data-c="${ci}" data-rows="${lines.length}" tabindex="-1"><span class="visually-hidden">${esc(broken.id)}: </span>${badge("env_error")}<span class="why">${esc(broken.error)}</span></button></td>`);
           }
           return;
         }
@@ -78,8 +97,8 @@
         }
         const dim = filtering && !cellMatches(c) ? " dim" : "";
         const group = c.group >= 0 ? D.groups[c.group].id : "";
-        const label = `${sc.id} ${D.formats[f]} in ${D.rows[c.save_row].id}${c.load_row !== c.save_row ? " loaded in " + D.rows[c.load_row].id : ""}: ${S[c.status].label}${group ? ", error group " + group : ""}`;
-        out.push(`<td class="st-${esc(c.status)}${dim}"><button type="button" class="cell" data-cell="${c.i}" data-r="${li}" data-c="${ci}" tabindex="-1" aria-label="${esc(label)}">${badge(c.status)}${group ? `<span class="gid">${esc(group)}</span>` : ""}${wroteUnexpected(c) ? `<span class="wrote">${esc(c.written)}</span>` : ""}</button></td>`);
+        const where = `${sc.id} ${D.formats[f]} in ${D.rows[c.save_row].id}${c.load_row !== c.save_row ? " loaded in " + D.rows[c.load_row].id : ""}: `;
+        out.push(`<td class="st-${esc(c.status)}${dim}"><button type="button" class="cell" data-cell="${c.i}" data-r="${li}" data-c="${ci}" tabindex="-1"><span class="visually-hidden">${esc(where)}</span>${badge(c.status)}${group ? `<span class="gid">${esc(group)}</span>` : ""}${wroteUnexpected(c) ? `<span class="wrote">${esc(c.written)}</span>` : ""}</button></td>`);
       });
       out.push("</tr>");
     });
@@ -91,18 +110,12 @@
     table.style.setProperty("--ncols", String(cols.length));
 
     // Roving tabindex: one Tab stop for the whole grid, arrows inside it.
-    grid = lines.map(() => new Array(cols.length).fill(null));
-    for (const b of table.querySelectorAll("button.cell")) {
-      const r0 = +b.dataset.r, c0 = +b.dataset.c, n = +(b.dataset.rows || 1);
-      for (let r = r0; r < r0 + n; r += 1) grid[r][c0] = b;
-    }
-    cur = { r: 0, c: 0 };
-    const first = table.querySelector("button.cell");
-    if (first) { first.tabIndex = 0; cur = { r: +first.dataset.r, c: +first.dataset.c }; }
+    grid = gridOf(table, lines.length, cols.length);
     table.style.setProperty("--head1", table.tHead.rows[0].offsetHeight + "px");
 
     const total = D.scenarios.length * D.formats.length;
-    shown.textContent = `${lines.length + hidden} of ${total} scenario × format rows${hidden ? ` (${lines.length} drawn)` : ""} · ${cols.length} of ${D.rows.length} environments · ${matched} cells${filtering ? " match" : ""}` +
+    shown.textContent = `${lines.length + hidden} of ${total} scenario × format rows${hidden ? ` (${lines.length} drawn)` : ""} · ${cols.length} environments · ${matched} cells${filtering ? " match" : ""}` +
       (load >= 0 ? ` · every column loaded in ${D.rows[load].id}` : "");
+    renderCounts(cols, load);
   }
 

@@ -1,6 +1,6 @@
   // ---- State: the filters, the open cell / environment; kept in the URL hash.
   const FILTERS = ["scenario", "format", "status", "flavour", "tf", "keras", "py", "group", "change", "load", "q"];
-  const KEYS = [...FILTERS, "from", "to", "cell", "env"];
+  const KEYS = [...FILTERS, "from", "to", "answer", "cell", "env"];
   const form = document.getElementById("filters");
   let state = {};
 
@@ -40,6 +40,7 @@
     writeHash(push);
     syncForm();
     render();
+    renderOverview();
     renderUpgrade();
   }
 

@@ -1,0 +1,114 @@
+  // ---- "Can I upgrade?": saved in one env, loaded in another; one answer per pattern × format
+  // (runner/core/cells.py upgrade_answer, carried by every cross-env cell as ``answer``).
+  const upForm = document.getElementById("upgrade-form");
+  const upTable = document.getElementById("upgrade-table");
+  const upSummary = document.getElementById("upgrade-summary");
+  const upShortcuts = document.getElementById("upgrade-shortcuts");
+  const upNote = document.getElementById("upgrade-note");
+  const upCounts = document.getElementById("upgrade-counts");
+  const ANSWER_IDS = D.answers.map((a) => a.id);
+  // Pairs the run measured (save row -> load rows), from the cells themselves.
+  const pairsFrom = new Map();
+  for (const c of cells) {
+    if (c.save_row === c.load_row) continue;
+    if (!pairsFrom.has(c.save_row)) pairsFrom.set(c.save_row, new Set());
+    pairsFrom.get(c.save_row).add(c.load_row);
+  }
+  const tfKey = (r) => r.tf.split(".").map(Number).reduce((a, n) => a * 1000 + n, 0);
+  // The measured target closest to the one asked for: same flavour first, then the nearest TF.
+  function nearest(sv, wanted) {
+    const w = D.rows[wanted];
+    let best = -1, score = Infinity;
+    for (const t of pairsFrom.get(sv) || []) {
+      const r = D.rows[t];
+      const s = (r.flavour === w.flavour ? 0 : 1e9) + Math.abs(tfKey(r) - tfKey(w)) * 10 + (r.python_minor === w.python_minor ? 0 : 1);
+      if (s < score) { score = s; best = t; }
+    }
+    return best;
+  }
+  function defaultUpgrade() {
+    if (D.default_upgrade) return D.default_upgrade.map((id) => rowIx.get(id));
+    for (const [sv, lds] of pairsFrom) return [sv, [...lds][0]];
+    return [0, 0];
+  }
+  function setUpgrade(from, to, push) {
+    state.from = from;
+    state.to = to;
+    writeHash(push);
+    renderUpgrade();
+  }
+  const answerBadge = (a, extra) => `<span class="badge ans-${esc(a)}"><span class="g" aria-hidden="true"></span> <span class="lbl">${esc(D.answers[ANSWER_IDS.indexOf(a)].title)}${extra ? ": " + esc(extra) : ""}</span></span>`;
+  function renderUpgrade() {
+    if (!upForm) return;
+    let sv = rowIx.get(state.from), ld = rowIx.get(state.to);
+    const [dsv, dld] = defaultUpgrade();
+    if (sv === undefined || !pairsFrom.has(sv)) sv = dsv;
+    const asked = ld;
+    if (ld === undefined) ld = pairsFrom.get(sv) && pairsFrom.get(sv).has(dld) ? dld : nearest(sv, dld);
+    else if (!(pairsFrom.get(sv) || new Set()).has(ld)) ld = nearest(sv, ld);
+    upNote.hidden = asked === undefined || asked === ld;
+    if (!upNote.hidden) upNote.textContent = `${D.rows[asked].id} was not measured with files saved in ${D.rows[sv].id}. The nearest measured environment is shown: ${ld >= 0 ? D.rows[ld].id : "none"}.`;
+    upForm.elements.from.value = D.rows[sv].id;
+    const targets = [...(pairsFrom.get(sv) || [])].sort((a, b) => a - b);
+    upForm.elements.to.innerHTML = targets.map((t) => `<option value="${esc(D.rows[t].id)}">${esc(D.rows[t].id)} (${esc(envLabel(D.rows[t]))})</option>`).join("");
+    if (ld >= 0) upForm.elements.to.value = D.rows[ld].id;
+    // Shortcuts: the usual destinations of an upgrade from the chosen env, where measured.
+    const sc = D.shortcuts[sv], lds = pairsFrom.get(sv) || new Set();
+    const links = [];
+    const add = (label, target) => {
+      if (target >= 0 && lds.has(target)) links.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[target].id)}"${target === ld ? ' aria-pressed="true"' : ""}>${esc(label)}: ${esc(D.rows[target].id)}</button>`);
+    };
+    add("next release", sc.next);
+    for (const t of sc.twins) add(`same TF, Python ${D.rows[t].python_minor}`, t);
+    for (const t of sc.backends) add(`${D.rows[t].env_vars.KERAS_BACKEND || "other"} backend`, t);
+    for (const t of sc.newest) add(`newest ${D.rows[t].flavour}`, t);
+    upShortcuts.innerHTML = links.length ? `<span class="meta">Shortcuts:</span> ${links.join(" ")}` : "";
+    if (ld < 0) {
+      upTable.innerHTML = "";
+      upCounts.innerHTML = "";
+      upSummary.textContent = `No artifact saved in ${D.rows[sv].id} was loaded elsewhere in this run.`;
+      return;
+    }
+    const out = [`<caption class="visually-hidden">Saved in ${esc(D.rows[sv].id)}, loaded in ${esc(D.rows[ld].id)}: the answer per pattern and format</caption>`,
+      '<thead><tr><th scope="col">Pattern · format</th><th scope="col">Answer</th><th scope="col">Alternatives</th></tr></thead><tbody>'];
+    const tally = Object.fromEntries(ANSWER_IDS.map((a) => [a, 0]));
+    let shown = 0;
+    D.scenarios.forEach((scn, s) => {
+      if (state.scenario && scn.id !== state.scenario) return;
+      D.formats.forEach((fmt, f) => {
+        if (state.format && fmt !== state.format) return;
+        const cross = byKey.get(key(s, f, sv, ld));
+        if (!cross || cross.answer < 0) return;
+        if ((state.status || state.q || state.group || state.change) && !cellMatches(cross)) return;
+        const a = ANSWER_IDS[cross.answer];
+        tally[a] += 1;
+        if (state.answer && a !== state.answer) return;
+        shown += 1;
+        let what = "";
+        if (a === "change_call") what = D.option_calls[cross.option] || cross.option;
+        const fix = (a === "breaks" || a === "wrong") && cross.fix >= 0 ? `<span class="why">Fix: ${esc(D.fixes[cross.fix])}</span>` : "";
+        const err = (a === "breaks" || a === "wrong" || a === "change_call") && cross.error >= 0 ? `<span class="why"><code>${esc(D.errors[cross.error].type)}</code>: ${esc(D.errors[cross.error].message.slice(0, 160))}</span>` : "";
+        // Alternatives: other measured targets of this save env where the pattern loads unchanged.
+        const alts = [];
+        if (a !== "works" && a !== "already_fails") {
+          const others = [...lds].filter((t) => t !== ld).sort((x, y) => (D.rows[y].tf === D.rows[ld].tf) - (D.rows[x].tf === D.rows[ld].tf) || tfKey(D.rows[y]) - tfKey(D.rows[x]));
+          for (const t of others) {
+            const alt = byKey.get(key(s, f, sv, t));
+            if (alt && ANSWER_IDS[alt.answer] === "works") alts.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[t].id)}">${esc(D.rows[t].id)}</button> loads it unchanged`);
+            if (alts.length === 2) break;
+          }
+        }
+        out.push(`<tr class="ans ans-row-${esc(a)}"><th scope="row"><code>${esc(scn.id)}</code> <span class="fmt">${esc(fmt)}</span></th><td><button type="button" class="link answer-cell" data-cell="${cross.i}">${answerBadge(a, what)}</button>${err}${fix}</td><td class="alts">${alts.length ? alts.join("<br>") : '<span class="meta">–</span>'}</td></tr>`);
+      });
+    });
+    if (!shown) out.push(`<tr><td colspan="3" class="none">No pattern matches the filters.</td></tr>`);
+    out.push("</tbody>");
+    upTable.innerHTML = out.join("");
+    upCounts.innerHTML = ANSWER_IDS.filter((a) => tally[a]).map((a) => `<li><button type="button" class="count" data-answer="${esc(a)}" aria-pressed="${state.answer === a}">${answerBadge(a)} <b>${tally[a]}</b></button></li>`).join("");
+    const total = Object.values(tally).reduce((x, y) => x + y, 0);
+    upSummary.textContent = `Saved in ${D.rows[sv].id} (${envLabel(D.rows[sv])}), loaded in ${D.rows[ld].id} (${envLabel(D.rows[ld])}): ${total} patterns × formats measured${shown !== total ? `, ${shown} shown` : ""}.`;
+  }
+  if (upForm) {
+    upForm.addEventListener("change", () => setUpgrade(upForm.elements.from.value, upForm.elements.to.value, true));
+    upForm.addEventListener("submit", (e) => e.preventDefault());
+  }
