@@ -29,7 +29,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 # parts share one closure that index.html.j2 opens and closes around them.
 PAGE_ASSETS: dict[str, tuple[str, ...]] = {
     "css": ("base", "status", "matrix", "views"),
-    "js": ("data", "helpers", "state", "filters", "matrix", "claims", "upgrade", "detail", "events"),
+    "js": ("data", "helpers", "state", "filters", "matrix", "claims", "upgrade", "detail", "events", "age"),
 }
 
 
