@@ -16,8 +16,9 @@
         out.append(strong);
       }
       out.append(
-        `these results are ${age} old (run finished ${D.run.finished})` +
-          (stale ? `; the nightly publishes daily, so it has not published for more than ${D.max_age_days} days.` : ".")
+        stale
+          ? `these results are ${age} old: the nightly publishes daily, and has not for more than ${D.max_age_days} days.`
+          : `These results are ${age} old.`
       );
     }
   }
