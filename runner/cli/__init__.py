@@ -1,7 +1,7 @@
 """The one command line: ``keras-compat`` (or ``python -m runner``).
 
 ``run`` measures the grid and publishes; ``report``, ``diff``, ``upgrade``, ``badges`` and
-``merge`` read results.json files; ``rows`` and ``scenarios`` list the catalog. Each
+``merge`` read results.json files (``stale``: is its data too old?); ``rows`` and ``scenarios`` list the catalog. Each
 subcommand's ``func`` takes the parsed args and returns the exit code; a
 KerasCompatError becomes one ``error: ...`` line and its exit code.
 """
@@ -23,6 +23,7 @@ from runner.core.errors import KerasCompatError, SelectionError
 from runner.core.results import read_json
 from runner.core.schema import validate
 from runner.core.vocab import FORMATS
+from runner.report.age import MAX_AGE_DAYS, age_days, staleness
 from runner.run.backends import BACKENDS, default_home
 from runner.run.catalog import REPO, load_catalog
 from runner.run.grid import GRID_FILE, load_grid, select
@@ -181,6 +182,16 @@ def cmd_badges(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stale(args: argparse.Namespace) -> int:
+    results = read_json(Path(args.results))
+    message = staleness(results, args.max_age_days)
+    if message:
+        print(f"{args.results}: {message}", file=sys.stderr)
+        return 1
+    print(f"{args.results}: fresh: {results['run']['finished']}, {age_days(results):.1f} days old")
+    return 0
+
+
 def cmd_rows(args: argparse.Namespace) -> int:
     grid = load_grid(Path(args.grid) if args.grid else None)
     for row in grid.rows:
@@ -277,6 +288,10 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the later results.json")
     diff.set_defaults(func=cmd_diff)
     add_model_commands(sub)
+    stale = sub.add_parser("stale", help="exit 1 when a results.json's data is older than --max-age-days")
+    stale.add_argument("results", help="the results.json to check (e.g. the published one)")
+    stale.add_argument("--max-age-days", type=float, default=MAX_AGE_DAYS, help=f"default: {MAX_AGE_DAYS}, the page's")
+    stale.set_defaults(func=cmd_stale)
     badges = sub.add_parser("badges", help="write pass-rate.svg and last-run.svg for the README")
     badges.add_argument(
         "--results", default=str(REPO / "reports" / "results.json"), help="the results.json to summarise"

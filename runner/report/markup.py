@@ -38,7 +38,20 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 # parts share one closure that index.html.j2 opens and closes around them.
 PAGE_ASSETS: dict[str, tuple[str, ...]] = {
     "css": ("base", "status", "matrix", "views", "answer"),
-    "js": ("data", "helpers", "state", "filters", "grid", "matrix", "overview", "claims", "answer", "detail", "events"),
+    "js": (
+        "data",
+        "helpers",
+        "state",
+        "filters",
+        "grid",
+        "matrix",
+        "overview",
+        "claims",
+        "answer",
+        "detail",
+        "events",
+        "age",
+    ),
 }
 
 

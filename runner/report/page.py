@@ -22,6 +22,7 @@ from runner.core.vocab import (
 )
 from runner.harness import protocol
 
+from .age import MAX_AGE_DAYS
 from .claims import VERDICT_LABELS
 from .upgrades import savers_of, shortcuts
 from .view import View
@@ -144,6 +145,8 @@ def page_data(view: View) -> dict[str, Any]:
         "schema_version": results["schema_version"],
         "tool": results["tool"],
         "run": results["run"],
+        # the page says its data is stale past this many days (runner/report/age.py: the one limit)
+        "max_age_days": MAX_AGE_DAYS,
         "statuses": statuses,
         "written": WRITTEN_MEANINGS,
         "expected_written": EXPECTED_WRITTEN,
