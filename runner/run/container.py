@@ -2,8 +2,8 @@
 
 The packages are installed on the host for the image's interpreter (``uv pip sync
 --target`` with ``--python-version`` and a manylinux platform tag matching the image's
-glibc) into ``$KC_HOME/envs/<row>-<hash>/site``, mounted read-only and put on
-PYTHONPATH: the container needs no network. The row's lock works as for uv rows
+glibc) into ``$KC_HOME/envs/<row>-<hash>/site``, mounted read-only as the image
+Python's ``/usr/local/lib/python3.X/dist-packages``: the container needs no network. The row's lock works as for uv rows
 (``runner/locks/<row>.txt``; a container row's lock is its uv twin's). The Env's lock
 records the packages installed, the image (name and ID) and the image's exact Python.
 
@@ -59,7 +59,8 @@ class DockerEnv(Env):
             "image": self.image,
             "python": str(self.python),
             "env": dict(self.env_vars),
-            "ro": [str(REPO), str(self.site)],
+            "ro": [str(REPO)],
+            "site": [str(self.site), self.site_dir],
             "rw": list(self.rw),
             "workdir": str(REPO),
             "memory": MEMORY,
@@ -67,10 +68,11 @@ class DockerEnv(Env):
         }
         return [sys.executable, "-E", "-c", BOOTSTRAP.format(repo=str(REPO)), json.dumps(spec)]
 
-    def process_env(self) -> dict[str, str]:
-        env = cmd.base_env(self.env_vars)
-        env["PYTHONPATH"] = str(self.site)  # workers.py puts the repository in front
-        return env
+    @property
+    def site_dir(self) -> str:
+        """Where the site is mounted: the image Python's own site dir, as `pip install` in a Dockerfile
+        would fill it (a site dir, unlike PYTHONPATH, runs .pth files: setuptools' distutils shim)."""
+        return f"/usr/local/lib/python{version_minor(self.lock['python'])}/dist-packages"
 
 
 class DockerBackend:

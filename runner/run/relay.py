@@ -79,6 +79,9 @@ def mounts(spec: dict, argv: list[str]) -> dict[str, dict]:
     for path, mode in [*((p, "ro") for p in spec["ro"] + extra), *((p, "rw") for p in spec["rw"])]:
         if os.path.isdir(path):
             binds[os.path.realpath(path)] = {"bind": os.path.abspath(path), "mode": mode}
+    if spec.get("site"):  # the row's packages: the one directory mounted elsewhere, as a site dir
+        source, target = spec["site"]
+        binds[os.path.realpath(source)] = {"bind": target, "mode": "ro"}
     return binds
 
 
