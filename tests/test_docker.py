@@ -1,4 +1,5 @@
-"""Container rows' plumbing on the real engine (tools/docker/engine.sh up && ... image): no TensorFlow.
+"""Container rows' plumbing on the real engine (tools/docker/engine.sh up && ... image): no TensorFlow;
+and, pure, how grid rows name their backend and whom a container row pairs with.
 
 The relay (runner/run/relay.py) stands in for a container row's interpreter: the
 engine's sessions talk to the fake harness (tests/fake/harness.py) in a container
@@ -10,16 +11,19 @@ real rows in tests/test_docker_integration.py.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from runner.core.errors import EnvError
+from runner.core.errors import EnvError, GridError
 from runner.run import relay
 from runner.run.container import DockerBackend, DockerEnv
-from runner.run.grid import load_grid
+from runner.run.dispatch import RowBackends
+from runner.run.grid import load_grid, parse_grid
+from runner.run.pairs import targets
 from runner.run.workers import HarnessProcess, RowSession
 
 FAKE = (str(Path(__file__).parent / "fake" / "harness.py"),)
@@ -123,8 +127,85 @@ def test_a_relay_killed_with_sigkill_leaves_no_container(env: DockerEnv, tmp_pat
         time.sleep(0.2)
 
 
+def test_sweep_removes_containers_whose_relay_is_gone_and_leaves_other_hosts(env: DockerEnv) -> None:
+    api = relay.client().api
+    dead = 2**22 + 12345  # above pid_max's default: no such process
+    names = {"orphan": f"{socket.gethostname()}:{dead}", "elsewhere": f"another-host:{dead}"}
+    for name, owner in names.items():
+        api.create_container(
+            env.image, ["true"], name=f"kc-test-{name}", labels={relay.LABEL: "1", relay.RELAY_LABEL: owner}
+        )
+    try:
+        assert relay.sweep(api) == ["kc-test-orphan"]
+    finally:
+        api.remove_container("kc-test-elsewhere", force=True)
+
+
 def test_an_unreachable_engine_is_a_one_line_env_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     with pytest.raises(EnvError) as err:
         DockerBackend(home=tmp_path).prepare(ROW)
     assert str(err.value) == relay.NOT_RUNNING
+
+
+# -- the grid and the pairs: pure -------------------------------------------------------------------
+TWIN_GRID = """
+schema = 1
+[[row]]
+flavour = "keras3"
+tf = "2.21.0"
+keras = "3.15.1"
+python = "3.11.7"
+packages = ["tensorflow==2.21.0", "keras==3.15.1"]
+tags = ["main"]
+[[row]]
+flavour = "keras3"
+tf = "2.21.0"
+keras = "3.13.2"
+python = "3.11.7"
+packages = ["tensorflow==2.21.0", "keras==3.13.2"]
+[[row]]
+id = "tf2.21-k3.15-py3.11-docker"
+flavour = "keras3"
+tf = "2.21.0"
+keras = "3.15.1"
+python = "3.11.2"
+backend = "docker"
+image = "keras-compat/bookworm:py3.11"
+packages = ["tensorflow==2.21.0", "keras==3.15.1"]
+tags = ["container"]
+"""
+
+
+def test_a_container_row_is_loaded_by_its_twin_and_loads_it_and_nothing_else() -> None:
+    rows = list(parse_grid(TWIN_GRID).rows)
+    box = "tf2.21-k3.15-py3.11-docker"
+    found = targets(rows)
+    assert found[box] == {"tf2.21-k3.15-py3.11"}
+    assert box in found["tf2.21-k3.15-py3.11"] and box not in found["tf2.21-k3.13-py3.11"]
+    # the uv rows' own targets are what they were without the container row
+    assert {k: v - {box} for k, v in found.items() if k != box} == targets(rows[:2])
+
+
+def test_backend_keys_are_checked_and_uv_rows_keep_their_spec_hash() -> None:
+    plain = parse_grid(TWIN_GRID).rows[0]
+    assert (
+        plain.backend == ""
+        and plain.spec_hash == parse_grid(TWIN_GRID.replace("[[row]]", '[[row]]\nbackend = "uv"', 1)).rows[0].spec_hash
+    )
+    box = parse_grid(TWIN_GRID).rows[2]
+    assert (box.backend, box.image) == ("docker", "keras-compat/bookworm:py3.11")
+    assert box.spec_hash != parse_grid(TWIN_GRID.replace("bookworm:py3.11", "bookworm:other")).rows[2].spec_hash
+    with pytest.raises(GridError, match="backend 'podman' is not one of uv, docker"):
+        parse_grid(TWIN_GRID.replace('backend = "docker"', 'backend = "podman"'))
+    with pytest.raises(GridError, match="`image` needs"):
+        parse_grid(TWIN_GRID.replace('backend = "docker"\n', ""))
+
+
+def test_each_row_goes_to_the_backend_it_names(tmp_path: Path) -> None:
+    plain, _, box = parse_grid(TWIN_GRID).rows
+    backends = RowBackends(home=tmp_path, work=tmp_path / "work")
+    assert isinstance(backends.backends["docker"], DockerBackend)
+    assert backends.backends["docker"].rw == (str(tmp_path / "work"),)  # type: ignore[attr-defined]
+    with pytest.raises(EnvError, match="is a docker row"):
+        backends.backends["uv"].prepare(box)  # never built as a uv env by mistake

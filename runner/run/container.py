@@ -123,7 +123,11 @@ class DockerBackend:
         code = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
         try:
             out = client.containers.run(
-                image_id, [CONTAINER_PYTHON, "-c", code], remove=True, network_disabled=True, labels={relay.LABEL: "1"}
+                image_id,
+                [CONTAINER_PYTHON, "-c", code],
+                remove=True,
+                network_disabled=True,
+                labels=relay.owner_labels(),
             )
         except DockerException as exc:
             raise EnvError(f"python3 does not run in image {image_id[:19]}: {str(exc).splitlines()[0][:200]}") from None

@@ -48,14 +48,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def owner_labels() -> dict[str, str]:
+    """Labels of a container this process owns: ``sweep`` removes it once this process is gone."""
+    return {LABEL: "1", RELAY_LABEL: f"{socket.gethostname()}:{os.getpid()}"}
+
+
 def sweep(api: docker.APIClient) -> list[str]:
-    """Remove keras-compat containers whose relay (on this host) is gone; their names."""
+    """Remove keras-compat containers whose relay on this host is gone (another host's are left); their names."""
     removed = []
-    host = socket.gethostname()
     for info in api.containers(all=True, filters={"label": f"{LABEL}=1"}):
-        owner = (info.get("Labels") or {}).get(RELAY_LABEL, "")
-        owner_host, _, pid = owner.rpartition(":")
-        if owner_host == host and pid.isdigit() and _alive(int(pid)):
+        owner_host, _, pid = (info.get("Labels") or {}).get(RELAY_LABEL, "").rpartition(":")
+        if owner_host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
             continue
         try:
             api.remove_container(info["Id"], force=True)
@@ -181,7 +184,7 @@ def main(argv: list[str]) -> int:
             environment=container_env(spec, dict(os.environ)),
             working_dir=spec["workdir"],
             user=f"{os.getuid()}:{os.getgid()}",
-            labels={LABEL: "1", RELAY_LABEL: f"{socket.gethostname()}:{os.getpid()}", "keras-compat.row": spec["row"]},
+            labels={**owner_labels(), "keras-compat.row": spec["row"]},
             host_config=host_config,
             network_disabled=True,
             stdin_open=True,  # with detach=False the SDK sets StdinOnce: our end of input ends the container's

@@ -82,6 +82,8 @@ down() {
   if running; then
     local pid
     pid=$(cat "$PIDFILE")
+    # setsid may have forked: the daemon's own PID file names the process to stop
+    [ -s "$STATE/dockerd.own.pid" ] && kill -0 "$(cat "$STATE/dockerd.own.pid")" 2>/dev/null && pid=$(cat "$STATE/dockerd.own.pid")
     kill "$pid"
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
