@@ -113,6 +113,11 @@ class DockerBackend:
         relay.sweep(client.api)
         return client, str(image_id)
 
+    @staticmethod
+    def rootfs(client: docker.DockerClient, image_id: str) -> list[str]:
+        """The image's layer digests: what is in it, whatever its ID."""
+        return list(client.images.get(image_id).attrs.get("RootFS", {}).get("Layers", []))
+
     def image_python(self, client: docker.DockerClient, image_id: str) -> str:
         """The image's exact Python version (one short container; cached per image ID)."""
         cache = self.home / "docker" / f"python-{image_id.replace(':', '-')[:24]}.txt"
@@ -164,14 +169,18 @@ class DockerBackend:
             "backend": "docker",
             "image": row.image or DEFAULT_IMAGE,
             "image_id": image_id,
+            "image_rootfs": self.rootfs(client, image_id),
             "platform": PLATFORM,
         }
+        # The cache key holds the image's content (its layers), not its ID: `docker import` of the same
+        # rootfs tarball (a new daemon, a pruned image) makes a new ID with the same files.
+        identity = {k: v for k, v in lock.items() if k != "image_id"}
         return DockerEnv(
             row_id=row.id,
             python=Path(CONTAINER_PYTHON),
             env_vars=dict(row.env_vars),
             lock=lock,
-            lock_hash=hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest(),
+            lock_hash=hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest(),
             build_s=round(time.monotonic() - start, 2),
             image=image_id,
             site=target / "site",
