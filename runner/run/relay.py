@@ -146,7 +146,12 @@ def _pump_out(sock: socket.socket) -> None:
             return
         stream, size = struct.unpack(">BxxxL", header)
         payload = _read_exact(sock, size)
-        os.write(2 if stream == 2 else 1, payload)
+        view = memoryview(payload)
+        try:
+            while view:  # a write to a pipe may be partial
+                view = view[os.write(2 if stream == 2 else 1, view) :]
+        except OSError:  # the engine is gone: nobody reads the harness any more
+            return
         if len(payload) < size:
             return
 
