@@ -25,6 +25,7 @@ import uuid
 
 import docker
 from docker.errors import DockerException, NotFound
+from requests.exceptions import RequestException
 
 LABEL = "keras-compat"
 RELAY_LABEL = "keras-compat.relay"  # "<hostname>:<pid>" of the relay that owns the container
@@ -201,14 +202,14 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=_pump_in, args=(raw,), daemon=True).start()
         _pump_out(raw)
         return int(api.wait(name, timeout=120).get("StatusCode", 125))
-    except DockerException as exc:
-        print(f"error: the container did not run: {str(exc).splitlines()[0][:300]}", file=sys.stderr)
+    except (DockerException, RequestException) as exc:  # a timeout talking to the engine is the latter
+        print(f"error: the container did not run: {(str(exc).splitlines() or [''])[0][:300]}", file=sys.stderr)
         return 125
     finally:
         if created:
             try:
                 api.remove_container(name, force=True)
-            except DockerException:
+            except (DockerException, RequestException):
                 pass
         os.close(reaper)
 
