@@ -10,6 +10,7 @@ real rows in tests/test_docker_integration.py.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
@@ -209,3 +210,10 @@ def test_each_row_goes_to_the_backend_it_names(tmp_path: Path) -> None:
     assert backends.backends["docker"].rw == (str(tmp_path / "work"),)  # type: ignore[attr-defined]
     with pytest.raises(EnvError, match="is a docker row"):
         backends.backends["uv"].prepare(box)  # never built as a uv env by mistake
+
+
+def test_a_missing_image_is_a_one_line_env_error_naming_the_build(env: DockerEnv, tmp_path: Path) -> None:
+    row = dataclasses.replace(ROW, image="keras-compat/not-built:here")
+    with pytest.raises(EnvError) as err:
+        DockerBackend(home=tmp_path).prepare(row)
+    assert str(err.value) == "docker image keras-compat/not-built:here missing: run tools/docker/engine.sh image"
