@@ -24,8 +24,9 @@ from runner.core.results import read_json
 from runner.core.schema import validate
 from runner.core.vocab import FORMATS
 from runner.report.age import MAX_AGE_DAYS, age_days, staleness
-from runner.run.backends import BACKENDS, default_home
+from runner.run.backends import default_home
 from runner.run.catalog import REPO, load_catalog
+from runner.run.dispatch import BACKENDS, RowBackends
 from runner.run.grid import GRID_FILE, load_grid, select
 from runner.run.pairs import PAIRS_MODES, plan_pairs, shard
 from runner.run.progress import PlainProgress, RichProgress, tox_terminal
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = [grid.row(r) for r in row_ids]
     scenarios = {s: catalog[s] for s in scenario_ids}
     work = Path(args.work)
-    backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
+    backend = RowBackends(home=Path(args.home) if args.home else None, default=args.backend, work=work)
     terminal = None if args.quiet else tox_terminal()
     if args.quiet:
         progress: EngineProgress = Progress()
@@ -255,7 +256,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--home", default=None, help=f"where envs live (default: $KC_HOME or {default_home()})")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows run at once (default: CPU count)")
-    run.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
+    run.add_argument(
+        "--backend", default="uv", choices=sorted(BACKENDS), help="for rows that name none in grid.toml (default: uv)"
+    )
     run.add_argument("--grid", default=None, help=f"grid file (default: {GRID_FILE.relative_to(REPO)})")
     run.add_argument(
         "--quiet", action="store_true", help="no progress (default: a bar on a terminal, else a line every 30 s)"

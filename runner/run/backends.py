@@ -139,6 +139,8 @@ class UvBackend:
     def prepare(self, row: Row) -> Env:
         if row.expect_env_error:
             raise EnvError(row.expect_env_error)
+        if row.backend not in ("", self.name):
+            raise EnvError(f"{row.id} is a {row.backend} row: run it with `python -m runner run --rows {row.id}`")
         start = time.monotonic()
         target = self.env_dir(row)
         lock_file = self.lock_dir / f"{row.id}.txt"

@@ -32,7 +32,10 @@ ROW_KEYS = {
     "env",
     "load_only",
     "find_links",
+    "backend",
+    "image",
 }
+BACKEND_NAMES = ("uv", "docker")  # where a row runs: runner/run/dispatch.py
 
 # Environment variables a flavour needs so that ``tf.keras`` is the Keras it names.
 VERSION = re.compile(r"^\d+(\.\d+)+(-?[a-z][a-z0-9]*)?$")  # keras 2.2.4-tf is TF 2.0's bundled version
@@ -54,6 +57,8 @@ class Row:
     expect_env_error: str = ""
     load_only: bool = False  # loads other rows' artifacts, saves none (e.g. Keras 3 on JAX)
     find_links: tuple[str, ...] = ()  # extra wheel folders (missing ones are skipped)
+    backend: str = ""  # unset: the run's default (uv); "docker": in a container of ``image`` (container.py)
+    image: str = ""
 
     @classmethod
     def from_dict(cls, data: dict, where: str) -> Row:
@@ -74,6 +79,11 @@ class Row:
             numeric = isinstance(value, str) and (key == "keras" or value.replace(".", "").isdigit())
             if not isinstance(value, str) or not VERSION.match(value) or not numeric:
                 raise GridError(f"{where}: {key} must be a version like '2.15.1', got {value!r}")
+        backend = data.get("backend", "")
+        if backend and backend not in BACKEND_NAMES:
+            raise GridError(f"{where}: backend {backend!r} is not one of {', '.join(BACKEND_NAMES)}")
+        if data.get("image") and backend != "docker":
+            raise GridError(f'{where}: `image` needs `backend = "docker"`')
         env = dict(FLAVOUR_ENV[flavour])
         env.update({str(k): str(v) for k, v in data.get("env", {}).items()})
         return cls(
@@ -89,12 +99,16 @@ class Row:
             expect_env_error=data.get("expect_env_error", ""),
             load_only=bool(data.get("load_only", False)),
             find_links=tuple(data.get("find_links", ())),
+            backend=backend,
+            image=str(data.get("image", "")),
         )
 
     @property
     def spec_hash(self) -> str:
         """Hash of everything that defines the env (not its id or note)."""
-        spec = {"python": self.python, "packages": self.packages, "env": self.env_vars}
+        spec: dict = {"python": self.python, "packages": self.packages, "env": self.env_vars}
+        if self.backend not in ("", "uv"):  # uv rows keep the hash (and so the lock) they always had
+            spec.update(backend=self.backend, image=self.image)
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
     @property

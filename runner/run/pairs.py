@@ -23,6 +23,8 @@ PAIRS_MODES = ("same", "targets", "all")
 
 def targets(rows: list[Row]) -> dict[str, set[str]]:
     """For each saving row, the rows its artifacts are loaded in (besides itself)."""
+    containers = [r for r in rows if "container" in r.tags]  # only with their twin: see the end
+    rows = [r for r in rows if "container" not in r.tags]
     by_line = release_lines(rows)
     newest = {flavour: line[-1].id for flavour, line in by_line.items()}
     out: dict[str, set[str]] = {r.id: set() for r in rows if not r.load_only}
@@ -50,6 +52,15 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
                 same_release = saver.keras == row.keras and saver.tf == row.tf
                 if saver.flavour == "keras3" and not saver.load_only and same_release:
                     out[saver.id].add(row.id)
+
+    # a row with a `container` twin of the same flavour/tf/keras/python minor: both ways
+    def twin_key(r: Row) -> tuple:
+        return r.flavour, r.tf, r.keras, r.python.rsplit(".", 1)[0]
+
+    for box in containers:
+        out[box.id] = {r.id for r in rows if not r.load_only and twin_key(r) == twin_key(box)}
+        for twin in out[box.id]:
+            out[twin].add(box.id)
     for row_id in out:
         out[row_id].discard(row_id)
     return out
