@@ -3,8 +3,8 @@
 A *line* is one flavour's saving environments ordered by their version axis: the
 Keras version for Keras 3 (Keras 3 releases on its own cycle), the TF version
 otherwise. Rows of the Python axis (the same TF on another Python, tag
-``python-axis``) repeat a release, so a line leaves them out unless it has
-nothing else. Load-only rows (Keras 3 on JAX or torch) save nothing and are on
+``python-axis``) and container twins (tag ``container``) repeat a release, so a
+line leaves them out unless it has nothing else. Load-only rows (Keras 3 on JAX or torch) save nothing and are on
 no line.
 
 Rows are grid rows (``runner.run.grid.Row``) or the row objects of a results.json;
@@ -20,6 +20,8 @@ from .versions import version_key
 
 R = TypeVar("R")
 PYTHON_AXIS = "python-axis"
+CONTAINER = "container"  # the same release in a container (runner/run/container.py), beside its uv twin
+REPEATS = frozenset({PYTHON_AXIS, CONTAINER})
 
 
 def _get(row: Any, key: str) -> Any:
@@ -51,9 +53,10 @@ def release_lines(rows: Iterable[R], savers: set[str] | None = None) -> dict[str
 
 
 def main_line(rows: Iterable[R]) -> list[R]:
-    """``rows`` along their version line, the Python axis left out if anything else is there."""
+    """``rows`` along their version line, the Python axis and container twins (rows that repeat a
+    release) left out if anything else is there."""
     rows = list(rows)
-    main = [r for r in rows if PYTHON_AXIS not in _get(r, "tags")] or rows
+    main = [r for r in rows if not set(_get(r, "tags")) & REPEATS] or rows
     return sorted(main, key=line_key)
 
 

@@ -18,6 +18,7 @@ from runner.core.vocab import FLAVOURS, STATUS_LABELS, STATUS_MEANINGS, STATUSES
 from .answers import UpgradeAnswer, common_upgrades
 from .cellview import CellView, ErrorGroup, MatrixRow
 from .claims import Claim, evaluate, load_claims
+from .containers import TwinPair, container_twins
 from .history import pass_rate
 from .ranges import ScenarioRanges, version_ranges
 from .sections import Changes, ClaimView, changes_since, history_entries
@@ -75,6 +76,7 @@ class View:
     cross_env: int  # cells with save_row != load_row, not in the main matrix
     ranges: list[ScenarioRanges]
     upgrades: list[Upgrade]
+    twins: list[TwinPair]  # container rows beside their uv twins (runner/report/containers.py)
     common: list[UpgradeAnswer]  # "can I upgrade?" for the usual upgrades (runner/report/answers.py)
     claims: list[ClaimView]
     changes: Changes | None  # None without a previous run
@@ -250,6 +252,7 @@ def build_view(
         ranges=ranges,
         upgrades=upgrades(columns, by_key, results),
         common=common_upgrades(columns, by_key, results),
+        twins=container_twins(results),
         claims=claim_views,
         changes=changes_since(previous, results, by_key),
         history=history_entries(history, results),

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from runner.core.lines import next_release, next_tf, release_lines
+from runner.core.lines import CONTAINER, next_release, next_tf, release_lines
 
 from .grid import Row
 
@@ -23,8 +23,8 @@ PAIRS_MODES = ("same", "targets", "all")
 
 def targets(rows: list[Row]) -> dict[str, set[str]]:
     """For each saving row, the rows its artifacts are loaded in (besides itself)."""
-    containers = [r for r in rows if "container" in r.tags]  # only with their twin: see the end
-    rows = [r for r in rows if "container" not in r.tags]
+    containers = [r for r in rows if CONTAINER in r.tags]  # only with their twin: see the end
+    rows = [r for r in rows if CONTAINER not in r.tags]
     by_line = release_lines(rows)
     newest = {flavour: line[-1].id for flavour, line in by_line.items()}
     out: dict[str, set[str]] = {r.id: set() for r in rows if not r.load_only}
