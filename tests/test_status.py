@@ -60,3 +60,29 @@ def test_fix_names_the_working_option_or_the_rewrite() -> None:
     assert "compile=False" in derive(records(compile_off="ok"), "rewrite")["fix"]
     assert derive(records(), "rewrite it")["fix"] == "rewrite it"
     assert derive(records(default="ok"), "rewrite")["fix"] is None
+
+
+@pytest.mark.parametrize(
+    ("message", "written", "names"),
+    [
+        # Keras 2 wrote HDF5 under the .keras name: the fix is about the file, not the pattern
+        (
+            "File not found: filepath=m.keras. Please ensure the file is an accessible `.keras` zip file.",
+            "hdf5",
+            "rename",
+        ),
+        ("File not found: filepath=m.keras. Please ensure the file is an accessible `.keras` zip file.", "zip", None),
+        ("bad marshal data (unknown type code)", "hdf5", "Python minor"),
+        ("Could not locate class 'Functional'. Make sure custom classes are decorated", "zip", "tf-keras"),
+        ("Unknown layer: 'Swish'", "zip", None),
+    ],
+)
+def test_the_fix_follows_the_deciding_error(message: str, written: str, names: str | None) -> None:
+    recs = records()
+    for r in recs:
+        r.update(written=written, error={"type": "ValueError", "message": message, "traceback": ""})
+    fix = derive(recs, "the scenario's rewrite")["fix"]
+    if names is None:
+        assert fix == "the scenario's rewrite"
+    else:
+        assert names in fix and fix != "the scenario's rewrite"

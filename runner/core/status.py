@@ -45,6 +45,10 @@ _OTHER_PYTHON = (
     "the Lambda's bytecode was written by another Python minor: load with the Python minor the model was "
     "saved with, or rebuild the model in code and load only its weights"
 )
+_KERAS2_ZIP = (
+    "the .keras zip was written by Keras 2 (tf.keras 2.13-2.15 or tf-keras), whose class paths Keras 3 cannot "
+    "resolve: load it with tf-keras (TF_USE_LEGACY_KERAS=1), or rebuild the model in Keras 3 and load only its weights"
+)
 # Failures whose cause is the file or the interpreter, not the pattern: the fix follows the deciding error.
 # (what the error message contains, what the save wrote or None for any, the fix)
 FIX_FOR_ERROR: tuple[tuple[str, str | None, str], ...] = (
@@ -59,6 +63,16 @@ FIX_FOR_ERROR: tuple[tuple[str, str | None, str], ...] = (
         "savedmodel_dir",
         "the save wrote a SavedModel directory under the .keras name (TF <= 2.11 does that) and Keras 3 "
         "loads only .keras zips and .h5: load it with keras.layers.TFSMLayer, or save as .h5",
+    ),
+    (
+        "Could not locate class 'Functional'",
+        "zip",
+        _KERAS2_ZIP,
+    ),
+    (
+        "parent module keras.src.engine",
+        "zip",
+        _KERAS2_ZIP,
     ),
     (
         "bad marshal data",

@@ -34,8 +34,10 @@ class TwinPair:
         return sum(len(c.differing) for c in self.comparisons)
 
 
-def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
-    return row["flavour"], row["tf"], row["keras"], minor(row["python"])
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What a twin shares: the release, the Python minor and the env vars (not Keras 3 on JAX)."""
+    env = tuple(sorted((row.get("env_vars") or {}).items()))
+    return row["flavour"], row["tf"], row["keras"], minor(row["python"]), env
 
 
 def container_twins(results: dict[str, Any]) -> list[TwinPair]:
