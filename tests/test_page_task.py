@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from runner.core.cells import ANSWER_TITLES, upgrade_answer
+from runner.core.cells import upgrade_answer
 from runner.core.results import read_json
 from runner.core.status import OPTION_CALLS
+from runner.core.vocab import ANSWER_TITLES
 from runner.report.publish import publish_beside
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, Console, shot
 

@@ -12,24 +12,14 @@ user must make counts as a break.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from .vocab import STATUSES, WORKING
+from .vocab import STATUSES, WORKING, Answer, Verdict
 
 CellKey = tuple[str, str, str, str]
 KEY_FIELDS = ("scenario", "format", "save_row", "load_row")
 
 Transition = Literal["broken", "fixed", "changed", "same"]
-
-# What a status means for a user's load call.
-Verdict = Literal["works", "change_call", "breaks", "wrong"]
-VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
-VERDICT_TITLES: dict[Verdict, str] = {
-    "works": "works unchanged",
-    "change_call": "works if you change your load call",
-    "breaks": "breaks",
-    "wrong": "silently wrong",
-}
 
 
 def cell_key(cell: dict[str, Any]) -> CellKey:
@@ -69,19 +59,6 @@ def transition(before: str, after: str) -> Transition:
     if was in ("breaks", "wrong") and now in ("works", "change_call"):
         return "fixed"
     return "changed"
-
-
-# The answer to "can I upgrade?" for one pattern and format: what the user's load call meets.
-Answer = Literal["works", "change_call", "breaks", "wrong", "fixed", "already_fails"]
-ANSWERS: tuple[Answer, ...] = get_args(Answer)
-ANSWER_TITLES: dict[Answer, str] = {
-    "works": VERDICT_TITLES["works"],
-    "change_call": VERDICT_TITLES["change_call"],
-    "breaks": VERDICT_TITLES["breaks"],
-    "wrong": VERDICT_TITLES["wrong"],
-    "fixed": "works now (it failed where it was saved)",
-    "already_fails": "already fails where it was saved",
-}
 
 
 def upgrade_answer(before: str | None, after: str) -> Answer:

@@ -109,6 +109,28 @@ STATUS_MEANINGS: dict[Status, str] = {
 # A cell *works* when it loads and computes the same, possibly with a load option.
 WORKING: frozenset[Status] = frozenset({"pass", "pass_custom_objects", "pass_unsafe"})
 
+# What a status means for a user's load call.
+Verdict = Literal["works", "change_call", "breaks", "wrong"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+VERDICT_TITLES: dict[Verdict, str] = {
+    "works": "works unchanged",
+    "change_call": "works if you change your load call",
+    "breaks": "breaks",
+    "wrong": "silently wrong",
+}
+
+# The answer to "can I upgrade?" for one pattern and format: what the user's load call meets.
+Answer = Literal["works", "change_call", "breaks", "wrong", "fixed", "already_fails"]
+ANSWERS: tuple[Answer, ...] = get_args(Answer)
+ANSWER_TITLES: dict[Answer, str] = {
+    "works": VERDICT_TITLES["works"],
+    "change_call": VERDICT_TITLES["change_call"],
+    "breaks": VERDICT_TITLES["breaks"],
+    "wrong": VERDICT_TITLES["wrong"],
+    "fixed": "works now (it failed where it was saved)",
+    "already_fails": "already fails where it was saved",
+}
+
 # What a cell did between two runs (runner/report/diff.py sorts cells into these).
 ChangeKind = Literal["newly_broken", "newly_fixed", "changed_error", "changed_status"]
 KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)

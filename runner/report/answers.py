@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runner.core.cells import ANSWER_TITLES, ANSWERS, Answer, upgrade_answer
+from runner.core.cells import upgrade_answer
 from runner.core.lines import next_release, release_lines
 from runner.core.status import OPTION_CALLS
-from runner.core.vocab import FLAVOUR_LABELS
+from runner.core.vocab import ANSWER_TITLES, ANSWERS, FLAVOUR_LABELS, Answer
 
 from .cellview import CellView
 from .upgrades import savers_of

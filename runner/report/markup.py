@@ -15,8 +15,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from runner.core.cells import ANSWER_TITLES, ANSWERS
 from runner.core.vocab import (
+    ANSWER_TITLES,
+    ANSWERS,
     FLAVOUR_LABELS,
     KIND_TITLES,
     KINDS,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from runner.core.cells import ANSWER_TITLES, ANSWERS, upgrade_answer
+from runner.core.cells import upgrade_answer
 from runner.core.status import OPTION_CALLS
 from runner.core.versions import minor
 from runner.core.vocab import (
+    ANSWER_TITLES,
+    ANSWERS,
     EXPECTED_WRITTEN,
     KIND_TITLES,
     NOT_RUN,
