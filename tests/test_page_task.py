@@ -126,8 +126,8 @@ def test_a_from_to_link_lands_on_the_answer(open_page: Any) -> None:
     page, console = open_page("wide", f"#from={SAVE}&to={LOAD}")
     assert page.input_value("#upgrade-form select[name=from]") == SAVE
     assert page.input_value("#upgrade-form select[name=to]") == LOAD
-    top = page.evaluate("document.getElementById('answer').getBoundingClientRect().top")
-    assert abs(top) < 40
+    # lands there (polled: the browser may still be laying out or scrolling)
+    page.wait_for_function("Math.abs(document.getElementById('answer').getBoundingClientRect().top) < 40", timeout=5000)
     assert console.errors == []
 
 

@@ -34,7 +34,8 @@ from .security import table as code_run_table
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
-# The page's own script and stylesheet: real .js/.css files in templates/page/, one per
+# The page's own script and stylesheet (age before events: the header's height is final before a
+# #from=…&to=… link scrolls to the answer): real .js/.css files in templates/page/, one per
 # component, inlined in this order into the one self-contained index.html. The script's
 # parts share one closure that index.html.j2 opens and closes around them.
 PAGE_ASSETS: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,7 @@ PAGE_ASSETS: dict[str, tuple[str, ...]] = {
     "js": (
         "data",
         "helpers",
+        "age",
         "state",
         "filters",
         "grid",
@@ -51,7 +53,6 @@ PAGE_ASSETS: dict[str, tuple[str, ...]] = {
         "answer",
         "detail",
         "events",
-        "age",
     ),
 }
 

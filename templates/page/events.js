@@ -75,7 +75,7 @@
     render();
     renderOverview();
     renderUpgrade();
-    if ((state.from || state.to) && !state.cell && !state.env && !applied) document.getElementById("answer").scrollIntoView();
+    if ((state.from || state.to) && !state.cell && !state.env && !applied) document.getElementById("answer").scrollIntoView({ behavior: "instant" });
     applied = true;
     if (state.cell) {
       const c = cellFromId(state.cell);
