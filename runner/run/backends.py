@@ -117,6 +117,62 @@ def parse_freeze(text: str) -> dict[str, str]:
     return dict(sorted(packages.items()))
 
 
+def env_dir(home: Path, row: Row) -> Path:
+    """Where a row's built env lives: named by its id and spec, so a changed spec never reuses it."""
+    return home / "envs" / f"{row.id}-{row.spec_hash[:10]}"
+
+
+def link_args(row: Row) -> list[str]:
+    """``--find-links`` for the row's extra wheel folders that exist."""
+    return [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
+
+
+class RowLocks:
+    """``runner/locks/<row>.txt``: the exact packages a row's env was built from, under a header naming
+    the row's spec. Every backend builds from it and reuses a built env only while it holds."""
+
+    def __init__(self, lock_dir: Path = LOCK_DIR):
+        self.lock_dir = lock_dir
+
+    def path(self, row: Row) -> Path:
+        return self.lock_dir / f"{row.id}.txt"
+
+    @staticmethod
+    def header(row: Row) -> str:
+        return f"# keras-compat lock: {row.id} spec {row.spec_hash}\n"
+
+    def text(self, row: Row, freeze: str) -> str:
+        return self.header(row) + freeze
+
+    def read(self, row: Row) -> str | None:
+        """The committed lock, if it was made from this row's current spec."""
+        try:
+            text = self.path(row).read_text()
+        except OSError:
+            return None
+        return text if text.startswith(self.header(row)) else None
+
+    def write(self, row: Row, freeze: str) -> None:
+        lock_file, text = self.path(row), self.text(row, freeze)
+        try:
+            if not lock_file.exists() or lock_file.read_text() != text:
+                self.lock_dir.mkdir(parents=True, exist_ok=True)
+                lock_file.write_text(text)
+        except OSError:
+            pass  # a read-only checkout still runs; the lock is in the results
+
+    def built(self, row: Row, target: Path) -> dict | None:
+        """The marker of the env built at ``target``, if it is this row's spec and its lock still holds."""
+        try:
+            meta = json.loads((target / MARKER).read_text())
+        except (OSError, ValueError):
+            return None
+        lock_text = self.read(row)
+        if meta.get("spec") == row.spec_hash and (lock_text is None or lock_text == self.text(row, meta["freeze"])):
+            return dict(meta)
+        return None
+
+
 class UvBackend:
     """Rows as uv virtualenvs under ``$KC_HOME/envs``, reused while their lock holds.
 
@@ -130,11 +186,11 @@ class UvBackend:
 
     def __init__(self, home: Path | None = None, lock_dir: Path = LOCK_DIR, timeout: float = 1800):
         self.home = home or default_home()
-        self.lock_dir = lock_dir
+        self.locks = RowLocks(lock_dir)
         self.timeout = timeout
 
     def env_dir(self, row: Row) -> Path:
-        return self.home / "envs" / f"{row.id}-{row.spec_hash[:10]}"
+        return env_dir(self.home, row)
 
     def prepare(self, row: Row) -> Env:
         if row.expect_env_error:
@@ -143,18 +199,12 @@ class UvBackend:
             raise EnvError(f"{row.id} is a {row.backend} row: run it with `python -m runner run --rows {row.id}`")
         start = time.monotonic()
         target = self.env_dir(row)
-        lock_file = self.lock_dir / f"{row.id}.txt"
-        lock_text = self._read_lock(lock_file, row)
-        marker = target / MARKER
-        if marker.exists():
-            try:
-                meta = json.loads(marker.read_text())
-            except (OSError, ValueError):
-                meta = {}
-            same_spec = meta.get("spec") == row.spec_hash
-            if same_spec and (lock_text is None or lock_text == self._lock_text(row, meta["freeze"])):
-                self._write_lock(lock_file, row, meta["freeze"])
-                return self._env(row, target, meta, time.monotonic() - start)
+        lock_file = self.locks.path(row)
+        lock_text = self.locks.read(row)
+        meta = self.locks.built(row, target)
+        if meta is not None:
+            self.locks.write(row, meta["freeze"])
+            return self._env(row, target, meta, time.monotonic() - start)
         interpreter = find_interpreter(row.python)
         uv = _uv()
         env = cmd.base_env({"UV_PYTHON_DOWNLOADS": "never"})
@@ -167,15 +217,14 @@ class UvBackend:
         if not res.ok:
             raise EnvError(f"uv venv failed: {res.last_line()}")
         py = str(tmp / "bin" / "python")
+        links = link_args(row)
         if lock_text is not None:
-            links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
             res = cmd.run(
                 [uv, "pip", "sync", "--quiet", "--python", py, *links, str(lock_file)], env=env, timeout=self.timeout
             )
             if not res.ok:
                 raise EnvError(f"install of {lock_file.name} failed: {res.last_line()}")
         else:
-            links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
             res = cmd.run(
                 [uv, "pip", "install", "--quiet", "--python", py, *links, *row.packages], env=env, timeout=self.timeout
             )
@@ -189,35 +238,9 @@ class UvBackend:
             raise EnvError(f"the new env does not run: {(freeze if not freeze.ok else version).last_line()}")
         meta = {"freeze": freeze.stdout, "python": version.stdout.strip(), "row": row.id, "spec": row.spec_hash}
         (tmp / MARKER).write_text(json.dumps(meta))
-        self._write_lock(lock_file, row, freeze.stdout)
+        self.locks.write(row, freeze.stdout)
         tmp.rename(target)
         return self._env(row, target, meta, time.monotonic() - start)
-
-    @staticmethod
-    def _read_lock(lock_file: Path, row: Row) -> str | None:
-        """The committed lock, if it was made from this row's current spec."""
-        try:
-            text = lock_file.read_text()
-        except OSError:
-            return None
-        return text if text.startswith(UvBackend._lock_header(row)) else None
-
-    @staticmethod
-    def _lock_header(row: Row) -> str:
-        return f"# keras-compat lock: {row.id} spec {row.spec_hash}\n"
-
-    @classmethod
-    def _lock_text(cls, row: Row, freeze: str) -> str:
-        return cls._lock_header(row) + freeze
-
-    def _write_lock(self, lock_file: Path, row: Row, freeze: str) -> None:
-        text = self._lock_text(row, freeze)
-        try:
-            if not lock_file.exists() or lock_file.read_text() != text:
-                self.lock_dir.mkdir(parents=True, exist_ok=True)
-                lock_file.write_text(text)
-        except OSError:
-            pass  # a read-only checkout still runs; the lock is in the results
 
     def _env(self, row: Row, target: Path, meta: dict, elapsed: float) -> Env:
         lock = {"python": meta["python"], "packages": parse_freeze(meta["freeze"])}

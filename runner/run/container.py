@@ -31,7 +31,7 @@ from runner.core.errors import EnvError
 from runner.core.versions import minor as version_minor
 
 from . import cmd, relay
-from .backends import LOCK_DIR, MARKER, Env, UvBackend, _uv, default_home, parse_freeze
+from .backends import LOCK_DIR, MARKER, Env, RowLocks, _uv, default_home, env_dir, link_args, parse_freeze
 from .catalog import REPO
 from .grid import Row
 
@@ -88,13 +88,12 @@ class DockerBackend:
         rw: tuple[Path, ...] = (),
     ):
         self.home = home or default_home()
-        self.lock_dir = lock_dir
+        self.locks = RowLocks(lock_dir)  # the same lock files and rules as uv rows
         self.timeout = timeout
         self.rw = tuple(str(Path(p).absolute()) for p in rw)  # the run's work dir: artifacts are saved there
-        self._locks = UvBackend(self.home, lock_dir)  # the same lock files and rules as uv rows
 
     def env_dir(self, row: Row) -> Path:
-        return self.home / "envs" / f"{row.id}-{row.spec_hash[:10]}"
+        return env_dir(self.home, row)
 
     def engine(self, row: Row) -> tuple[docker.DockerClient, str]:
         """The client and the row's image ID, or EnvError naming the fix."""
@@ -150,19 +149,10 @@ class DockerBackend:
         if version_minor(python) != version_minor(row.python):
             raise EnvError(f"image {row.image or DEFAULT_IMAGE} has Python {python}, the row says {row.python}")
         target = self.env_dir(row)
-        lock_file = self.lock_dir / f"{row.id}.txt"
-        lock_text = self._locks._read_lock(lock_file, row)
-        marker = target / MARKER
-        try:
-            meta = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            meta = {}
-        if not (
-            meta.get("spec") == row.spec_hash
-            and (lock_text is None or lock_text == self._locks._lock_text(row, meta["freeze"]))
-        ):
-            meta = self._install(row, target, lock_file if lock_text is not None else None)
-        self._locks._write_lock(lock_file, row, meta["freeze"])
+        meta = self.locks.built(row, target)
+        if meta is None:
+            meta = self._install(row, target, self.locks.path(row) if self.locks.read(row) is not None else None)
+        self.locks.write(row, meta["freeze"])
         lock = {
             "python": python,
             "packages": parse_freeze(meta["freeze"]),
@@ -195,7 +185,7 @@ class DockerBackend:
         shutil.rmtree(tmp, ignore_errors=True)
         site = tmp / "site"
         platform_args = ["--python-version", version_minor(row.python), "--python-platform", PLATFORM]
-        links = [arg for d in row.find_links if Path(d).is_dir() for arg in ("--find-links", d)]
+        links = link_args(row)
         # bytecode compiled here (Python 3.11's .pyc format is the image's too): the site is read-only in the
         # container, and a forked child would otherwise compile every module it imports from source
         common = ["--quiet", "--compile-bytecode", *platform_args, "--target", str(site), *links]
