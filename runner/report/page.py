@@ -7,11 +7,12 @@ from typing import Any
 
 from runner.core.cells import upgrade_answer
 from runner.core.status import OPTION_CALLS
-from runner.core.versions import minor
+from runner.core.versions import minor, version_key
 from runner.core.vocab import (
     ANSWER_TITLES,
     ANSWERS,
     EXPECTED_WRITTEN,
+    FLAVOURS,
     KIND_TITLES,
     NOT_RUN,
     OUTCOMES,
@@ -41,6 +42,7 @@ def page_data(view: View) -> dict[str, Any]:
     """
     results = view.results
     saved = savers_of(view.cells)
+    axis = _axis(view.columns)
     row_ix = {r["id"]: i for i, r in enumerate(view.columns)}
     scenario_ix = {s["id"]: i for i, s in enumerate(results["scenarios"])}
     format_ix = {f: i for i, f in enumerate(results["formats"])}
@@ -152,7 +154,11 @@ def page_data(view: View) -> dict[str, Any]:
         "statuses": statuses,
         "written": WRITTEN_MEANINGS,
         "expected_written": EXPECTED_WRITTEN,
-        "rows": [dict(r, python_minor=minor(r["python"]), saves=r["id"] in saved) for r in view.columns],
+        # tf_rank: the row's TF release on one axis; axis_order: its place in the overview (TF, then
+        # flavour, Keras, Python): the page compares versions through these, never parses them
+        "rows": [
+            dict(r, python_minor=minor(r["python"]), saves=r["id"] in saved, **axis[r["id"]]) for r in view.columns
+        ],
         # the upgrade the "Can I upgrade?" panel opens on: the first of the usual ones (runner/report/answers.py)
         "default_upgrade": [view.common[0].save["id"], view.common[0].load["id"]] if view.common else None,
         # the statuses that work (runner/core/cells.py transition: the page's upgrade view applies the same rule)
@@ -223,6 +229,21 @@ def page_data(view: View) -> dict[str, Any]:
         # per row (index): the rows an upgrade from it usually goes to, for the upgrade view's shortcuts
         "shortcuts": shortcuts(view.columns, savers_of(view.cells)),
     }
+
+
+def _axis(columns: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per row id: ``tf_rank`` (its TF release on one axis) and ``axis_order`` (its place in the overview)."""
+    releases = sorted({version_key(c["tf"]) for c in columns})
+    order = sorted(
+        columns,
+        key=lambda c: (
+            version_key(c["tf"]),
+            FLAVOURS.index(c["flavour"]),
+            version_key(c["keras"]),
+            version_key(c["python"]),
+        ),
+    )
+    return {c["id"]: {"tf_rank": releases.index(version_key(c["tf"])), "axis_order": order.index(c)} for c in columns}
 
 
 # The page shows a traceback's last lines; results.json keeps what the harness captured.

@@ -14,14 +14,13 @@
     if (!pairsFrom.has(c.save_row)) pairsFrom.set(c.save_row, new Set());
     pairsFrom.get(c.save_row).add(c.load_row);
   }
-  const tfKey = (r) => r.tf.split(".").map(Number).reduce((a, n) => a * 1000 + n, 0);
   // The measured target closest to the one asked for: same flavour first, then the nearest TF.
   function nearest(sv, wanted) {
     const w = D.rows[wanted];
     let best = -1, score = Infinity;
     for (const t of pairsFrom.get(sv) || []) {
       const r = D.rows[t];
-      const s = (r.flavour === w.flavour ? 0 : 1e9) + Math.abs(tfKey(r) - tfKey(w)) * 10 + (r.python_minor === w.python_minor ? 0 : 1);
+      const s = (r.flavour === w.flavour ? 0 : 1e9) + Math.abs(r.tf_rank - w.tf_rank) * 10 + (r.python_minor === w.python_minor ? 0 : 1);
       if (s < score) { score = s; best = t; }
     }
     return best;
@@ -91,7 +90,7 @@
         // Alternatives: other measured targets of this save env where the pattern loads unchanged.
         const alts = [];
         if (a !== "works" && a !== "already_fails") {
-          const others = [...lds].filter((t) => t !== ld).sort((x, y) => (D.rows[y].tf === D.rows[ld].tf) - (D.rows[x].tf === D.rows[ld].tf) || tfKey(D.rows[y]) - tfKey(D.rows[x]));
+          const others = [...lds].filter((t) => t !== ld).sort((x, y) => (D.rows[y].tf === D.rows[ld].tf) - (D.rows[x].tf === D.rows[ld].tf) || D.rows[y].tf_rank - D.rows[x].tf_rank);
           for (const t of others) {
             const alt = byKey.get(key(s, f, sv, t));
             if (alt && ANSWER_IDS[alt.answer] === "works") alts.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[t].id)}">${esc(D.rows[t].id)}</button> loads it unchanged`);

@@ -3,8 +3,6 @@
   // Keras 2 -> 3 boundary marked. A square opens the cell's detail.
   const ovTable = document.getElementById("overview-table");
   const ovLegend = document.getElementById("overview-legend");
-  const FLAVOUR_ORDER = ["keras2", "tf_keras", "keras3"];
-  const verKey = (v) => v.split(/[.-]/).map((x) => parseInt(x, 10) || 0).reduce((a, n) => a * 1000 + n, 0);
   const tfMinor = (r) => r.tf.split(".").slice(0, 2).join(".");
   const FLAVOUR_SHORT = { keras2: "2", tf_keras: "t", keras3: "3" };
   let ovGrid = [];
@@ -22,11 +20,7 @@
     }
     if (!ovTable) return;
     const cols = D.rows.map((r, i) => i).filter((i) => D.rows[i].saves && colMatches(D.rows[i]));
-    cols.sort((a, b) => {
-      const x = D.rows[a], y = D.rows[b];
-      return verKey(x.tf) - verKey(y.tf) || FLAVOUR_ORDER.indexOf(x.flavour) - FLAVOUR_ORDER.indexOf(y.flavour) ||
-        verKey(x.keras) - verKey(y.keras) || verKey(x.python) - verKey(y.python);
-    });
+    cols.sort((a, b) => D.rows[a].axis_order - D.rows[b].axis_order);  // runner/report/page.py _axis
     const bands = [];
     for (const col of cols) {
       const m = tfMinor(D.rows[col]);
