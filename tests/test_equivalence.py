@@ -3,7 +3,8 @@
 Reference: ``engine="fresh"``, a fresh interpreter for every single request. Engine:
 one warmed-up harness per row forking a child per save and per load. The sample
 covers every row kind (the oldest Keras 2, a mid Keras 2 on another Python, tf-keras,
-Keras 3 on TensorFlow, and the JAX and PyTorch rows loading Keras 3's files) with the
+Keras 3 on TensorFlow, the JAX and PyTorch rows loading Keras 3's files, and a container
+row, whose harness forks inside its container: a fresh load there is a new container) with the
 scenarios whose answer depends on process state when loads share an interpreter: a
 Lambda global (closure scalar, rebound), custom_objects leaked into
 the Keras module by TF 2.0-2.2 (a second model loaded after another one), a global
@@ -24,6 +25,7 @@ import pytest
 from runner.core.results import cells_from
 from runner.run.backends import UvBackend
 from runner.run.catalog import load_catalog
+from runner.run.dispatch import RowBackends
 from runner.run.engine import Engine
 from runner.run.grid import load_grid
 from runner.run.workers import RowSession
@@ -66,7 +68,8 @@ ROWS["keras3"] = next(
     for r in load_grid().rows
     if r.flavour == "keras3" and not r.load_only and r.keras == ROWS["jax"].keras and r.python.startswith("3.11.")
 )
-SAVERS = [ROWS[k] for k in ("oldest_keras2", "keras2_other_python", "tf_keras", "keras3")]
+ROWS["container"] = next(r for r in load_grid().rows if r.backend == "docker" and r.flavour == "keras2")
+SAVERS = [ROWS[k] for k in ("oldest_keras2", "keras2_other_python", "tf_keras", "keras3", "container")]
 PAIRS = [(r.id, r.id) for r in SAVERS] + [(ROWS["keras3"].id, ROWS["jax"].id), (ROWS["keras3"].id, ROWS["torch"].id)]
 
 
@@ -98,11 +101,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = {}
     for seed, name in ((1, "order1"), (2, "order2")):
         out[name] = Engine(
-            backend=UvBackend(), work=work[name], scenarios=scenarios, formats=FORMATS, lazy="always", shuffle=seed
+            backend=RowBackends(work=work[name]),
+            work=work[name],
+            scenarios=scenarios,
+            formats=FORMATS,
+            lazy="always",
+            shuffle=seed,
         ).run(rows, PAIRS)
     # the reference loads order1's artifacts, each in a fresh interpreter, with no cache
     out["fresh"] = Engine(
-        backend=UvBackend(),
+        backend=RowBackends(work=work["order1"]),
         work=work["order1"],
         scenarios=scenarios,
         formats=FORMATS,
