@@ -291,6 +291,7 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the later results.json")
     diff.set_defaults(func=cmd_diff)
     add_model_commands(sub)
+    __import__("runner.cli.releases", fromlist=["add_release_commands"]).add_release_commands(sub)  # discover, bisect
     stale = sub.add_parser("stale", help="exit 1 when a results.json's data is older than --max-age-days")
     stale.add_argument("results", help="the results.json to check (e.g. the published one)")
     stale.add_argument("--max-age-days", type=float, default=MAX_AGE_DAYS, help=f"default: {MAX_AGE_DAYS}, the page's")
