@@ -159,7 +159,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     if args.record:
         for name, answer in answers.items():
             _write_out(str(Path(args.record) / f"{name}.json"), pkg_index.record_text(answer))
-    index = pkg_index.read_index(url, utc_now(), answers)
+    index = pkg_index.read_index(url, utc_now(), answers, [r.python for r in rows])
     plan = discover.plan(text, index, str(grid_path))
     failed: dict[str, str] = {}
     if args.write and plan.changed:
@@ -198,7 +198,8 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     )
     url = pkg_index.index_url(args.index_url)
     client = pkg_index.IndexClient(url, timeout=args.timeout)
-    index = pkg_index.read_index(url, utc_now(), {q.package: client(q.package)})
+    pythons = [r.python for r in parse_grid(text).rows]
+    index = pkg_index.read_index(url, utc_now(), {q.package: client(q.package)}, pythons)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kc-bisect-"))
     releases, skipped = bisect.between(index, q)
     held = ", ".join(p for p in q.held.packages if not p.lower().startswith(q.package + "=="))

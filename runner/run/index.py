@@ -285,9 +285,12 @@ def _cpython_minors(answers: Mapping[str, dict]) -> list[str]:
     return sorted(found, key=version_key)
 
 
-def read_index(url: str, asked: str, answers: Mapping[str, dict]) -> Index:
-    """The answers of the JSON API (``{"releases": {version: [file, ...]}}``) as an ``Index``."""
-    known = _cpython_minors(answers)
+def read_index(url: str, asked: str, answers: Mapping[str, dict], grid_pythons: Iterable[str] = ()) -> Index:
+    """The answers of the JSON API (``{"releases": {version: [file, ...]}}``) as an ``Index``.
+
+    A pure wheel installs on every CPython its ``requires_python`` allows, of the ones known: those some
+    linux x86_64 wheel of the answers is built for, and ``grid_pythons``."""
+    known = sorted(set(_cpython_minors(answers)) | {minor(p) for p in grid_pythons}, key=version_key)
     releases: dict[str, tuple[Release, ...]] = {}
     for package, answer in answers.items():
         out = []
