@@ -383,6 +383,8 @@ def report(answer: Answer) -> list[str]:
             f"first change: {q.package} {answer.first} (released {first.uploaded[:10]}): {before.status} -> "
             f"{after.status} ({after.option}); the last release with {before.status} is {answer.last_before}"
         )
+    if after.error:
+        lines.append(f"  {q.package} {answer.first}: {after.error}")
     return lines
 
 
