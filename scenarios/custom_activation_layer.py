@@ -33,3 +33,6 @@ def build():
 
 # %% serve
 CUSTOM_OBJECTS = {"SwishActivation": SwishActivation}
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

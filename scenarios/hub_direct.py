@@ -55,3 +55,7 @@ HUB_PATH = make_hub_module(os.path.join(ARTIFACTS, "hub_module"))  # noqa: F821
 # %% serve
 HUB_PATH = os.path.join(ARTIFACTS, "hub_module")  # noqa: F821
 CUSTOM_OBJECTS = {"KerasLayer": hub.KerasLayer}
+
+# %% rebuild
+# The team keeps its hub module where the model was saved (the layer stores its path).
+HUB_PATH = os.path.join(ARTIFACTS, "hub_module")  # noqa: F821

@@ -59,3 +59,7 @@ sentence_encoder_layer = encoder_layer(make_hub_module(os.path.join(ARTIFACTS, "
 # %% serve
 # As in the article: the service recreates the encoder and passes it explicitly.
 CUSTOM_OBJECTS = {"sentence_encoder_layer": encoder_layer(os.path.join(ARTIFACTS, "hub_module"))}  # noqa: F821
+
+# %% rebuild
+# The team recreates the encoder from its hub module, as the notebook did.
+sentence_encoder_layer = encoder_layer(os.path.join(ARTIFACTS, "hub_module"))  # noqa: F821

@@ -49,3 +49,7 @@ except Exception:  # missing, or refused (Keras 3's safe mode): nothing was load
     other = None
 # ...then this one, passing its own value.
 CUSTOM_OBJECTS = {"t": 1}
+
+# %% rebuild
+# The model's code reads the notebook's t: the team keeps it with the code.
+t = 1

@@ -30,3 +30,8 @@ encoder = keras.layers.Dense(4, name="encoder")
 # %% serve
 # The service recreates the encoder (fresh weights) and passes it explicitly.
 CUSTOM_OBJECTS = {"encoder": keras.layers.Dense(4, name="encoder")}
+
+# %% rebuild
+# The model's code closes over the notebook's encoder layer: the team recreates it (its weights
+# come from the file only if the model tracks the layer).
+encoder = keras.layers.Dense(4, name="encoder")

@@ -30,3 +30,7 @@ t = 1
 # %% serve
 t = 2  # the service's own t, unrelated to the model
 CUSTOM_OBJECTS = {"t": 1}
+
+# %% rebuild
+# The model's code reads the notebook's t: the team keeps it with the code.
+t = 1

@@ -30,3 +30,7 @@ t = 1
 # %% serve
 # The service does not define t; custom_objects is where a user would put it.
 CUSTOM_OBJECTS = {"t": 1}
+
+# %% rebuild
+# The model's code reads the notebook's t: the team keeps it with the code.
+t = 1

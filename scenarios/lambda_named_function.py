@@ -31,3 +31,6 @@ def build():
 
 # %% serve
 CUSTOM_OBJECTS = {"l_slice": l_slice}
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

@@ -31,3 +31,6 @@ def build():
 
 # %% serve
 CUSTOM_OBJECTS = {"complex_operation": complex_operation}
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

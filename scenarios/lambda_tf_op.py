@@ -26,3 +26,6 @@ def build():
 # %% train
 
 # %% serve
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

@@ -41,3 +41,6 @@ def build():
 
 # %% serve
 CUSTOM_OBJECTS = {"Counter": Counter}
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

@@ -63,3 +63,6 @@ CUSTOM_OBJECTS = {"ScaleLayer": ScaleLayer, "PowerLayer": PowerLayer}
 
 def register():
     keras.utils.get_custom_objects().update(CUSTOM_OBJECTS)
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

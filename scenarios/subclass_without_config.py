@@ -36,3 +36,6 @@ def build():
 
 # %% serve
 CUSTOM_OBJECTS = {"ScaleNoConfig": ScaleNoConfig}
+
+# %% rebuild
+# The header's build() is all the model code the team keeps.

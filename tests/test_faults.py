@@ -51,6 +51,8 @@ _count = len(open(_counter).read()) if os.path.exists(_counter) else 0
 if _count < {times}:
     open(_counter, "a").write("x")
     {action}
+
+# %% rebuild
 '''
 
 

@@ -86,10 +86,16 @@ def test_targets_are_newest_of_each_line_next_release_and_other_python() -> None
     t = targets(rows())
     assert t["tf2.14-k2-py3.11"] == {"tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11"}
     # ... and the next TF release in every flavour it ships (here only Keras 3, on TF 2.20)
-    assert t["tf2.15-k2-py3.11"] == {"tf2.15-k2-py3.9", "tf2.20-k3.11-py3.11", "tf2.21-k3.13-py3.11"}
+    # ... the previous release of its line loads its files (the rollback) ...
+    assert t["tf2.15-k2-py3.11"] == {
+        "tf2.14-k2-py3.11",
+        "tf2.15-k2-py3.9",
+        "tf2.20-k3.11-py3.11",
+        "tf2.21-k3.13-py3.11",
+    }
     assert t["tf2.15-k2-py3.9"] == {"tf2.15-k2-py3.11", "tf2.20-k3.11-py3.11", "tf2.21-k3.13-py3.11"}
     assert t["tf2.20-k3.11-py3.11"] == {"tf2.15-k2-py3.11", "tf2.21-k3.13-py3.11"}
-    assert t["tf2.21-k3.13-py3.11"] == {"tf2.15-k2-py3.11", "jax-k3.13-py3.11"}
+    assert t["tf2.21-k3.13-py3.11"] == {"tf2.15-k2-py3.11", "tf2.20-k3.11-py3.11", "jax-k3.13-py3.11"}
     pairs = plan_pairs(rows(), "targets")
     assert len(pairs) == len(set(pairs))
     assert all((s, s) in pairs for s, _ in pairs)

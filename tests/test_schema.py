@@ -88,11 +88,19 @@ def test_enums_match_runner_model(definition: str, vocabulary: tuple[str, ...]) 
     assert tuple(v for v in enum if v is not None) == vocabulary
 
 
-def test_schema_version_is_const_3() -> None:
+def test_schema_version_is_const_4() -> None:
     assert load_schema()["properties"]["schema_version"] == {
         "description": load_schema()["properties"]["schema_version"]["description"],
-        "const": 3,
+        "const": 4,
     }
+
+
+def test_error_origins_are_the_vocabulary_but_the_harness() -> None:
+    """An error raised by keras-compat's own harness fails the run: results.json can never hold one."""
+    from runner.core.vocab import ORIGINS
+
+    origin = load_schema()["$defs"]["error"]["properties"]["origin"]["enum"]
+    assert tuple(origin) == tuple(o for o in ORIGINS if o != "harness")
 
 
 def test_record_modes_are_the_vocabulary() -> None:
@@ -207,7 +215,12 @@ def _env_error_row(doc: dict[str, Any]) -> int:
         pytest.param(_set(["cells", 0, "written"], "tarball"), "$.cells[0].written", id="bad-written"),
         pytest.param(_set(["rows", 0, "flavour"], "keras1"), "$.rows[0].flavour", id="bad-flavour"),
         pytest.param(_set(["run", "pairs"], "some"), "$.run.pairs", id="bad-pairs"),
-        pytest.param(_set(["schema_version"], 4), "$.schema_version", id="schema-version-4"),
+        pytest.param(_set(["schema_version"], 5), "$.schema_version", id="schema-version-5"),
+        pytest.param(
+            _set(["records", 0, "error"], {"type": "X", "message": "m", "traceback": None, "origin": "harness"}),
+            "$.records[0].error",
+            id="harness-error",
+        ),
         pytest.param(_set(["records", 0, "mode"], "forked"), "$.records[0].mode", id="unknown-mode"),
         pytest.param(_delete(["run", "engine"]), "$.run", id="missing-engine"),
         pytest.param(_delete(["cells", 0, "fix"]), "$.cells[0]", id="missing-fix"),

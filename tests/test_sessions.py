@@ -38,7 +38,10 @@ keras = "3.15.1"
 python = "3.11.7"
 packages = ["tensorflow==2.21.0"]
 """
-SCENARIO = '"""{name}: a fake scenario."""\nSOURCE = "000_x.txt"\nCLAIM = "-"\nFIX = "-"\n# %% train\n# %% serve\n'
+SCENARIO = (
+    '"""{name}: a fake scenario."""\nSOURCE = "000_x.txt"\nCLAIM = "-"\nFIX = "-"\n'
+    "# %% train\n# %% serve\n# %% rebuild\n"
+)
 
 
 def _env(row_id: str = "fake-row", **env_vars: str) -> Env:

@@ -86,3 +86,65 @@ def test_the_fix_follows_the_deciding_error(message: str, written: str, names: s
         assert fix == "the scenario's rewrite"
     else:
         assert names in fix and fix != "the scenario's rewrite"
+
+
+def _error(message: str) -> dict:
+    return {"type": "ValueError", "message": message, "traceback": ""}
+
+
+def test_a_call_that_loads_and_computes_something_else_is_a_trap_when_none_works() -> None:
+    """The default error asks for custom_objects; that call loads and is wrong: a silent failure, not a load error."""
+    recs = records(custom_objects="wrong_output")
+    recs[0]["error"] = _error("Unknown layer: 'Counter'. Please ensure you are using a keras.utils.custom_object_scope")
+    cell = derive(recs, "keep state in weights")
+    assert (cell["status"], cell["option"]) == ("wrong_output", "custom_objects")
+    # a call that works still wins over a trap after it
+    assert derive(records(custom_objects="wrong_output", safe_mode_off="ok"))["status"] == "pass_unsafe"
+
+
+def test_a_savedmodel_that_only_tfsm_layer_reads_passes_for_inference_only() -> None:
+    recs = [
+        {
+            "option": "default",
+            "outcome": "load_error",
+            "written": "savedmodel_dir",
+            "error": _error("File format not supported"),
+        },
+        {"option": "tfsm_layer", "outcome": "ok", "written": "savedmodel_dir", "error": None},
+    ]
+    cell = derive(recs)
+    assert (cell["status"], cell["option"]) == ("pass_inference_only", "tfsm_layer")
+    assert cell["error"]["message"] == "File format not supported"  # why the plain call fails
+    assert "inference only" in cell["fix"]
+
+
+def test_the_deciding_error_is_the_one_the_advice_leads_to() -> None:
+    """The plain call says "pass safe_mode=False"; that call was made and failed otherwise: the user meets that."""
+    recs = records(safe_mode_off="call_error")
+    recs[0]["error"] = _error(
+        "Requested the deserialization of a Lambda ... passing `safe_mode=False` to the loading function"
+    )
+    recs[3]["error"] = _error("We could not automatically infer the shape of the Lambda's output")
+    cell = derive(recs, "rewrite")
+    assert (cell["status"], cell["option"]) == ("call_error", "safe_mode_off")
+    assert "infer the shape" in cell["error"]["message"]
+    # an error that advises nothing stays the plain call's
+    assert derive(records(), "rewrite")["option"] == "default"
+
+
+def test_the_fix_for_a_file_already_saved_is_the_measured_rebuild() -> None:
+    cell = derive(records(load_weights="ok"), "rewrite it")
+    assert cell["status"] == "load_error" and "load_weights" in cell["fix"]
+    assert derive(records(compile_off="ok", load_weights="ok"))["fix"].startswith("load with compile=False")
+
+
+def test_a_weights_file_is_read_by_load_weights_its_plain_call() -> None:
+    ok = [{"option": "load_weights", "format": "weights", "outcome": "ok", "written": "hdf5", "error": None}]
+    assert (derive(ok)["status"], derive(ok)["option"]) == ("pass", "load_weights")
+    wrong = [dict(ok[0], outcome="wrong_output", error={"type": "OutputMismatch", "message": "m", "traceback": ""})]
+    assert derive(wrong)["status"] == "wrong_output"
+
+
+def test_custom_objects_with_safe_mode_off_is_unsafe() -> None:
+    cell = derive(records(custom_objects_unsafe="ok"))
+    assert (cell["status"], cell["option"]) == ("pass_unsafe", "custom_objects_unsafe")

@@ -19,7 +19,7 @@ from pathlib import Path
 from runner import __version__
 from runner.cli.model import add_model_commands
 from runner.core.cells import count_statuses
-from runner.core.errors import KerasCompatError, SelectionError
+from runner.core.errors import HarnessDefect, KerasCompatError, SelectionError
 from runner.core.results import read_json
 from runner.core.schema import validate
 from runner.core.vocab import FORMATS
@@ -83,7 +83,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         lazy=args.lazy,
         engine="fresh" if args.isolate else args.engine,
         shuffle=args.shuffle,
+        run_id=started,
     )
+    engine.store.record_run(started, None, None)
 
     def stop(signum, frame):  # Ctrl-C or SIGTERM: stop workers, record nothing in flight, keep what finished
         engine.stopping.set()
@@ -96,12 +98,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()
+    if run.defects:
+        first = run.defects[0]
+        where = first["error"]["traceback"].strip().rsplit("\n", 1)[-1] if first["error"].get("traceback") else ""
+        raise HarnessDefect(
+            f"{len(run.defects)} cell(s) failed in keras-compat's own harness code, not in TensorFlow or Keras "
+            f"(nothing published; the other cells are cached): first {first['scenario']} {first['format']} "
+            f"saved in {first['save_row']}, loaded in {first['load_row']}, {first['option']}: "
+            f"{first['error']['type']}: {first['error']['message'][:200]} {where}; see the row's log in "
+            f"{work / 'logs'}"
+        )
+    wall_s = time.monotonic() - t0
+    finished = utc_now()
+    engine.store.record_run(started, finished, round(wall_s, 1))
+    known = engine.store.runs()
+    measured = [
+        {
+            "started": run_id,
+            "finished": known.get(run_id, {}).get("finished"),
+            "wall_s": known.get(run_id, {}).get("wall_s"),
+            "cells": n,
+        }
+        for run_id, n in sorted(run.measured.items(), key=lambda item: str(item[0]))
+        if run_id is not None  # cells cached before runs were recorded
+    ]
     results = build_results(
         run,
         scenarios,
         formats,
         started=started,
-        wall_s=time.monotonic() - t0,
+        finished=finished,
+        measured=measured,
+        wall_s=wall_s,
         pairs=args.pairs,
         selection={"rows": args.rows or ["*"], "scenarios": args.scenarios or ["*"], "formats": args.formats or ["*"]},
         command=command_line(),

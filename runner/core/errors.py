@@ -28,3 +28,11 @@ class SelectionError(KerasCompatError):
 
 class EnvError(KerasCompatError):
     """An environment could not be built (resolver or interpreter failure)."""
+
+
+class HarnessDefect(KerasCompatError):
+    """keras-compat's own harness code raised while answering a request: a defect of keras-compat,
+    never a finding about TensorFlow or Keras. The run fails and publishes nothing; the cells that
+    were not hit are kept in the results cache, so the run resumes once the defect is fixed."""
+
+    exit_code = 3

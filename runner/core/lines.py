@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from .versions import minor as minor_of
 from .versions import version_key
 
 R = TypeVar("R")
@@ -85,3 +86,14 @@ def next_tf(row: Any, lines: dict[str, list[R]]) -> list[R]:
         if on_release:
             out.append(next((r for r in on_release if "main" in _get(r, "tags")), on_release[0]))
     return out
+
+
+def setup_hint(row: Any) -> str:
+    """How a user gets a row's environment: its requested packages and its variables, e.g.
+    ``pip install tensorflow==2.21.0 tf-keras==2.21.0 tensorflow-hub==0.16.1 and set TF_USE_LEGACY_KERAS=1``."""
+    pins = [f"'{p}'" if any(ch in p for ch in "<>!~ ") else p for p in _get(row, "packages")]
+    text = f"Python {minor_of(_get(row, 'python'))}: pip install " + " ".join(pins)
+    env = dict(_get(row, "env_vars") or {})
+    if env:
+        text += " and set " + " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+    return text

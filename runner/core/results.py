@@ -18,9 +18,10 @@ from .status import derive
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 3
-# 1: errors inline (runs before the error table); 2: no record mode, no run engine. Read for diffs against old runs.
-READABLE_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+# 1: errors inline (runs before the error table); 2: no record mode, no run engine; 3: the load options before
+# the calls (no call, no origin, no run.measured). Read for diffs against old runs.
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def utc_now() -> str:

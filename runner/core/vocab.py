@@ -25,10 +25,30 @@ FLAVOURS: tuple[Flavour, ...] = get_args(Flavour)
 Format = Literal["h5", "keras", "savedmodel", "weights"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 
-# Load options tried on every artifact. ``registered``: the service registers its
-# classes globally (keras.utils.get_custom_objects) instead of passing them.
-Option = Literal["default", "custom_objects", "registered", "safe_mode_off", "compile_off"]
+# The load calls a user writes (runner/harness/protocol.py says each one's code; a record's ``call``
+# is the exact code it ran). ``registered``: the service registers its classes globally
+# (keras.utils.get_custom_objects) instead of passing them; ``tfsm_layer`` and ``saved_model`` read
+# a SavedModel for inference only; ``load_weights`` loads the file's weights into the model rebuilt
+# from code (the scenario's rebuild cell).
+Option = Literal[
+    "default",
+    "custom_objects",
+    "registered",
+    "safe_mode_off",
+    "custom_objects_unsafe",
+    "tfsm_layer",
+    "saved_model",
+    "compile_off",
+    "load_weights",
+]
 OPTIONS: tuple[Option, ...] = get_args(Option)
+# The calls that give back a model for inference only: no fit, no summary, no layer access.
+INFERENCE_ONLY: frozenset[Option] = frozenset({"tfsm_layer", "saved_model"})
+
+# Where an error was raised (runner/harness/protocol.py ORIGINS): an error from the harness itself
+# is keras-compat's defect and never reaches results.json.
+Origin = Literal["library", "scenario", "stored", "user_call", "harness"]
+ORIGINS: tuple[Origin, ...] = get_args(Origin)
 
 # How a record was measured (runner/harness/protocol.py MODES; tests/test_protocol.py keeps them equal).
 Mode = Literal["fork", "fresh", "shared", "parent"]
@@ -57,6 +77,7 @@ Status = Literal[
     "pass",
     "pass_unsafe",
     "pass_custom_objects",
+    "pass_inference_only",
     "wrong_output",
     "call_error",
     "load_error",
@@ -79,6 +100,7 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     "pass": ("✅", "pass"),
     "pass_unsafe": ("⚠️", "pass with safe_mode=False"),
     "pass_custom_objects": ("🔧", "pass with custom_objects"),
+    "pass_inference_only": ("🔎", "pass with an inference-only call"),
     "wrong_output": ("❗", "wrong output"),
     "call_error": ("💥", "call error"),
     "load_error": ("❌", "load error"),
@@ -95,19 +117,22 @@ STATUS_MEANINGS: dict[Status, str] = {
     "pass": "Loads with the default call and computes the same outputs.",
     "pass_unsafe": "Loads only with safe_mode=False (arbitrary code execution: only for files you trust).",
     "pass_custom_objects": "Loads only when the custom classes/functions are passed as custom_objects.",
-    "wrong_output": "Loads and runs, but the outputs differ from the saved model's: a silent wrong answer.",
+    "pass_inference_only": "load_model cannot read it; keras.layers.TFSMLayer or tf.saved_model.load can, for "
+    "inference only (no fit, summary or layer access).",
+    "wrong_output": "Loads and runs, but the outputs differ from the saved model's: a silent wrong answer "
+    "(by the plain call, or by the only call that loads it, e.g. the custom_objects its error asks for).",
     "call_error": "Loads, but calling the loaded model raises.",
     "load_error": "The load call raises, whatever load option is tried.",
     "save_error": "The save call raises: there is no artifact to load.",
     "build_error": "The scenario's model could not be built or trained in this environment.",
-    "unsupported": "This environment does not support the format (e.g. SavedModel via load_model in Keras 3).",
+    "unsupported": "This environment does not support the format (e.g. Estimators after TF 2.15).",
     "crash": "The process died (segfault, abort, out of memory) without a Python exception.",
     "timeout": "The step did not finish within the time limit.",
     "env_error": "The environment could not be built (resolver or interpreter failure).",
 }
 
 # A cell *works* when it loads and computes the same, possibly with a load option.
-WORKING: frozenset[Status] = frozenset({"pass", "pass_custom_objects", "pass_unsafe"})
+WORKING: frozenset[Status] = frozenset({"pass", "pass_custom_objects", "pass_unsafe", "pass_inference_only"})
 
 # What a status means for a user's load call.
 Verdict = Literal["works", "change_call", "breaks", "wrong"]

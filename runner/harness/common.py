@@ -9,6 +9,10 @@ import traceback
 from . import protocol
 
 _ROOTS = []  # (prefix, placeholder), longest first: machine paths removed from messages
+HARNESS_DIR = os.path.dirname(os.path.abspath(__file__))
+_SCENARIO_PATHS = []  # folders and files whose code is a scenario's (or the team's --serve file)
+_LIBRARY_PATHS = sorted({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, getattr(sys, "base_exec_prefix", ""))
+                         if p}, key=len, reverse=True)
 
 
 def add_root(path, placeholder):
@@ -16,8 +20,43 @@ def add_root(path, placeholder):
     _ROOTS = protocol.add_root(_ROOTS, path, placeholder)
 
 
+def add_scenario_path(path):
+    """Code defined under ``path`` is a scenario's own (``origin`` "scenario")."""
+    if path:
+        _SCENARIO_PATHS.append(os.path.abspath(path))
+
+
 def clean(text):
     return protocol.clean(text, _ROOTS)
+
+
+def _under(path, prefix):
+    return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
+
+
+def origin(exc):
+    """Where ``exc`` was raised: the file of its traceback's innermost frame (protocol ORIGINS).
+
+    A harness frame there means keras-compat's own code failed: the orchestrator treats that as
+    its own defect, never as a finding about TensorFlow or Keras.
+    """
+    tb = exc.__traceback__
+    filename = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if filename is None:
+        return "library"
+    if filename.startswith("<frozen") or "site-packages" in filename or "dist-packages" in filename:
+        return "library"
+    path = os.path.abspath(filename) if not filename.startswith("<") else filename
+    if _under(path, HARNESS_DIR):
+        return "user_call" if os.path.basename(path) == "calls.py" else "harness"
+    if any(_under(path, p) for p in _SCENARIO_PATHS):
+        return "scenario"
+    if any(_under(path, p) for p in _LIBRARY_PATHS):
+        return "library"
+    return "stored"  # code the model file carries (a Lambda from eval, or saved on another machine)
 
 
 def error_info(exc):
@@ -26,7 +65,10 @@ def error_info(exc):
         message = message[: protocol.MAX_MESSAGE - 1] + "…"
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     tail = "".join(lines).rstrip("\n").split("\n")[-protocol.TRACEBACK_LINES:]
-    return {"type": type(exc).__name__, "message": message, "traceback": clean("\n".join(tail))}
+    info = {"type": type(exc).__name__, "message": message, "traceback": clean("\n".join(tail))}
+    if not isinstance(exc, Unsupported):  # a statement of the harness's (no such API here), not a failure
+        info["origin"] = origin(exc)
+    return info
 
 
 class Unsupported(Exception):

@@ -11,94 +11,35 @@ import tempfile
 import time
 
 from . import common, scenario
-from .protocol import ATOL, OPTIONS, RTOL, artifact_name
+from .calls import loader
+from .protocol import ATOL, LOAD_MODEL_CALLS, OPTIONS, RTOL, artifact_name, calls_for
 
 
-def _outputs_of(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        value = [value[k] for k in sorted(value)]
-        value = value[0] if len(value) == 1 else value
-    if isinstance(value, (list, tuple)):
-        value = value[0]
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    return np.asarray(value)
-
-
-def not_applicable(fmt, option, declares, keras3, load_model_params):
+def not_applicable(fmt, option, declares, keras3, load_model_params, written=None):
     """Why ``option`` does not apply to this artifact in this env, or None.
 
     Decided without running anything (``declares`` comes from the serve cell's syntax
-    tree), so the warmed-up parent answers these itself.
+    tree, ``written`` from the save's meta), so the warmed-up parent answers these itself.
     """
     if option not in OPTIONS:
         raise ValueError("unknown load option %r (known: %s)" % (option, ", ".join(OPTIONS)))
-    if option == "custom_objects" and not declares["custom_objects"]:
+    if option not in calls_for(fmt, written):
+        if fmt == "weights":
+            return "a weights file is read by load_weights into the model rebuilt from code, not by %s" % option
+        return "%s does not read %s" % (option, "what this save wrote (%s)" % (written or "unknown"))
+    if option in ("custom_objects", "custom_objects_unsafe") and not declares["custom_objects"]:
         return "the loading side declares no custom_objects"
     if option == "registered" and not declares["register"]:
         return "the loading side registers no classes"
-    if option == "safe_mode_off" and "safe_mode" not in load_model_params:
+    if option in ("safe_mode_off", "custom_objects_unsafe") and "safe_mode" not in load_model_params:
         return "load_model has no safe_mode in this Keras"
-    estimator = declares["estimator"]
-    via_tfsm = fmt == "savedmodel" and (keras3 or estimator)
-    if (fmt == "weights" or via_tfsm) and option != "default":
-        why = "weights are loaded into a model rebuilt from code" if fmt == "weights" else \
-            "SavedModels load through %s" % ("keras.layers.TFSMLayer" if keras3 and not estimator
-                                             else "tf.saved_model.load")
-        return "%s: no %s option" % (why, option)
+    if option == "tfsm_layer" and not keras3:
+        return "keras.layers.TFSMLayer exists only in Keras 3"
+    if keras3 and written == "savedmodel_dir" and option in LOAD_MODEL_CALLS and option != "default":
+        # keras/src/saving/saving_api.py load_model: a path that is neither .keras nor .h5 raises
+        # "File format not supported" before any keyword is read; the plain call measures it.
+        return "Keras 3's load_model reads only .keras and .h5 files: no keyword makes it read a SavedModel"
     return None
-
-
-def _load_kwargs(option, serve, load_model_params):
-    """``load_model`` keyword arguments for one option; Unsupported when it does not apply."""
-    if option == "custom_objects":
-        custom = dict(getattr(serve, "CUSTOM_OBJECTS", {}) or {})
-        if not custom:
-            raise common.Unsupported("the loading side declares no custom_objects")
-        return {"custom_objects": custom}
-    if option == "registered":
-        if not hasattr(serve, "register"):
-            raise common.Unsupported("the loading side registers no classes")
-        serve.register()
-        return {}
-    if option == "safe_mode_off":
-        if "safe_mode" not in load_model_params:
-            raise common.Unsupported("load_model has no safe_mode in this Keras")
-        return {"safe_mode": False}
-    if option == "compile_off":
-        return {"compile": False}
-    return {}
-
-
-def loader(fmt, serve, target, kwargs, keras, x):
-    """Load the artifact the way a user of this env would; returns a function that calls it."""
-    import tensorflow as tf
-
-    from .saving import predict
-
-    estimator = getattr(serve, "ESTIMATOR", False)
-    if fmt == "weights":
-        model = serve.build()
-        model.load_weights(target)
-        return lambda: predict(model, x)
-    if estimator and fmt == "savedmodel":
-        loaded = tf.saved_model.load(target)
-        fn = loaded.signatures["serving_default"]
-        name = sorted(fn.structured_input_signature[1].keys())[0]
-        return lambda: _outputs_of(fn(**{name: tf.constant(x)}))
-    if fmt == "savedmodel" and common.is_keras3(keras):
-        try:
-            layer = keras.layers.TFSMLayer(target, call_endpoint="serve")  # what model.export() writes
-        except ValueError as exc:
-            # A Keras 2 SavedModel has only "serving_default"; the error says to select another endpoint.
-            if "endpoint" not in str(exc):
-                raise
-            layer = keras.layers.TFSMLayer(target, call_endpoint="serving_default")
-        return lambda: _outputs_of(layer(tf.constant(x)))
-    model = keras.models.load_model(target, **kwargs)
-    return lambda: predict(model, x)
 
 
 def private_copy(art_dir, fmt, scratch):
@@ -165,7 +106,7 @@ def compare(y, y_ref, reference="original"):
 
 
 def load_request(req, keras, load_model_params):
-    """Load one artifact with one option in this process; returns a record dict."""
+    """Make one load call on one artifact in this process, call the model, compare; returns a record dict."""
     import numpy as np
 
     record = {"outcome": "ok", "stage": "load", "error": None, "max_abs_diff": None, "durations": {},
@@ -179,10 +120,13 @@ def load_request(req, keras, load_model_params):
 
     start = time.time()
     canary = None
+    made = {}
     try:
-        serve = scenario.run_side(req["scenario_file"], "serve", art_dir)
-        canary = _canary_start(serve, target)
-        call = loader(fmt, serve, target, _load_kwargs(option, serve, load_model_params), keras, x)
+        # load_weights rebuilds the model from the code the team keeps (the rebuild cell); every other
+        # call runs beside the service's code (the serve cell)
+        side = scenario.run_side(req["scenario_file"], "rebuild" if option == "load_weights" else "serve", art_dir)
+        canary = _canary_start(side, target)
+        _, call = loader(option, side, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
         return record
@@ -192,12 +136,14 @@ def load_request(req, keras, load_model_params):
         return record
     finally:
         record["durations"]["load_s"] = round(time.time() - start, 3)
+        if made.get("call"):
+            record["call"] = made["call"]
     record["stage"] = "call"
     start = time.time()
     try:
         if canary:
             os.environ["KC_CANARY_PHASE"] = "call"
-        y = np.asarray(call())
+        y = np.asarray(call(x))
     except Exception as exc:  # noqa: BLE001
         record.update(outcome="call_error", error=common.error_info(exc))
         return record
@@ -208,13 +154,6 @@ def load_request(req, keras, load_model_params):
     record["max_abs_diff"], error = compare(y, y_ref)
     if error is not None:
         record.update(outcome="wrong_output", error=error)
-    return record
-    diff = float(np.max(np.abs(y.astype("float64") - y_ref.astype("float64")))) if y.size else 0.0
-    record["max_abs_diff"] = diff
-    if not np.allclose(y, y_ref, rtol=RTOL, atol=ATOL):
-        record.update(outcome="wrong_output", error={
-            "type": "OutputMismatch", "traceback": "",
-            "message": "max |loaded - original| = %.6g (rtol=%g, atol=%g)" % (diff, RTOL, ATOL)})
     return record
 
 
@@ -238,11 +177,9 @@ def _input_for(model_or_layer, x_path):
 
 
 def check_request(req, keras, load_model_params):
-    """Load a user's model (a private copy) with one option, call it, and write the output beside the
+    """Make one load call on a user's model (a private copy), call it, and write the output beside the
     request's ``out`` path; the comparison between environments is the orchestrator's."""
     import numpy as np
-
-    from .saving import predict
 
     record = {"outcome": "ok", "stage": "load", "error": None, "max_abs_diff": None, "durations": {},
               "tolerance": {"rtol": RTOL, "atol": ATOL}}
@@ -252,15 +189,20 @@ def check_request(req, keras, load_model_params):
     (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, target)
     common.add_root(root, "<model>")
     start = time.time()
+    made = {}
     try:
+        if req.get("serve_file"):
+            common.add_scenario_path(req["serve_file"])  # the team's own loading code
         serve = scenario.run_module(req["serve_file"]) if req.get("serve_file") else _NoServeFile
-        kwargs = _load_kwargs(req["option"], serve, load_model_params)
-        if os.path.isdir(target) and common.is_keras3(keras):
-            model = keras.layers.TFSMLayer(target, call_endpoint="serving_default")
-            call = lambda x: _outputs_of(model(x))  # noqa: E731
-        else:
-            model = keras.models.load_model(target, **kwargs)
-            call = lambda x: predict(model, x)  # noqa: E731
+        option = req["option"]
+        if option == "load_weights":
+            raise common.Unsupported("keras-compat check has no code to rebuild the model from")
+        declares = {"custom_objects": bool(getattr(serve, "CUSTOM_OBJECTS", None)),
+                    "register": hasattr(serve, "register"), "estimator": False}
+        why = not_applicable("model", option, declares, common.is_keras3(keras), load_model_params, req.get("written"))
+        if why is not None:
+            raise common.Unsupported(why)
+        model, call = loader(option, serve, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
         return record
@@ -269,6 +211,8 @@ def check_request(req, keras, load_model_params):
         return record
     finally:
         record["durations"]["load_s"] = round(time.time() - start, 3)
+        if made.get("call"):
+            record["call"] = made["call"]
     record["stage"] = "call"
     start = time.time()
     try:

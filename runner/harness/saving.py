@@ -12,6 +12,7 @@ import shutil
 import time
 
 from . import common, scenario
+from .calls import estimator_flow, export_estimator, fit, predict, save_model
 from .protocol import artifact_name
 
 
@@ -58,70 +59,6 @@ def array_digest(*arrays):
     return h.hexdigest()
 
 
-def save_model(model, fmt, path, keras):
-    if fmt in ("h5", "keras"):
-        model.save(path)
-    elif fmt == "savedmodel":
-        if common.is_keras3(keras):
-            model.export(path)  # Keras 3 writes SavedModel only through export()
-        else:
-            model.save(path, save_format="tf")
-    elif fmt == "weights":
-        model.save_weights(path)
-
-
-def predict(model, x):
-    import numpy as np
-
-    return np.asarray(model.predict(x, batch_size=len(x), verbose=0))
-
-
-def fit(model, x, y):
-    # "mean_squared_error", not "mse": Keras 3 cannot reload an .h5 whose compile
-    # config says loss="mse" ("Could not locate function 'mse'"), which would mask
-    # every pattern in every Keras 3 .h5 cell behind one compile-config error.
-    model.compile(optimizer="sgd", loss="mean_squared_error")
-    model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
-
-
-def _estimator_flow(model, x, y, out_dir):
-    """``model_to_estimator``: train one step and predict through the Estimator."""
-    import numpy as np
-    import tensorflow as tf
-
-    if not hasattr(tf.keras, "estimator") or not hasattr(tf.keras.estimator, "model_to_estimator"):
-        raise common.Unsupported("tf.keras.estimator.model_to_estimator does not exist in this env")
-    model.compile(optimizer="sgd", loss="mean_squared_error")
-    try:
-        est = tf.keras.estimator.model_to_estimator(keras_model=model, model_dir=os.path.join(out_dir, "estimator"))
-    except NotImplementedError as exc:  # tf-keras >= 2.16 keeps the name but has no estimator behind it
-        if "not available" in str(exc):
-            raise common.Unsupported(str(exc))
-        raise
-    name = model.input_names[0]
-
-    def input_fn():
-        return tf.data.Dataset.from_tensor_slices(({name: x}, y)).batch(len(x))
-
-    est.train(input_fn, steps=1)
-    preds = list(est.predict(lambda: tf.data.Dataset.from_tensor_slices({name: x}).batch(len(x))))
-    key = sorted(preds[0].keys())[0]
-    return est, np.stack([p[key] for p in preds]), name
-
-
-def _export_estimator(est, x, input_name, target):
-    import tensorflow as tf
-
-    def serving_input_fn():
-        ph = tf.compat.v1.placeholder(tf.as_dtype(x.dtype), [None] + list(x.shape[1:]), name=input_name)
-        return tf.estimator.export.ServingInputReceiver({input_name: ph}, {input_name: ph})
-
-    exported = est.export_saved_model(os.path.join(os.path.dirname(target), "export"), serving_input_fn)
-    if isinstance(exported, bytes):
-        exported = exported.decode()
-    os.rename(exported, target)
-
-
 def save_scenario(path, out_dir, formats, keras):
     """Build, fit, predict and save one scenario; returns its meta dict."""
     import numpy as np
@@ -145,7 +82,7 @@ def save_scenario(path, out_dir, formats, keras):
         stage = "fit"
         start = time.time()
         if estimator:
-            est, reference, input_name = _estimator_flow(model, x, y, out_dir)
+            est, reference, input_name = estimator_flow(model, x, y, out_dir)
         else:
             fit(model, x, y)
         meta["stages"]["fit_s"] = round(time.time() - start, 3)
@@ -171,7 +108,7 @@ def save_scenario(path, out_dir, formats, keras):
             if estimator:
                 if fmt != "savedmodel":
                     raise common.Unsupported("an Estimator writes checkpoints and SavedModels, not %s" % fmt)
-                _export_estimator(est, x, input_name, target)
+                export_estimator(est, x, input_name, target)
             else:
                 save_model(model, fmt, target, keras)
         except common.Unsupported as exc:

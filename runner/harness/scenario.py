@@ -1,8 +1,12 @@
-"""Scenario files: a header, then a ``# %% train`` cell and a ``# %% serve`` cell.
+"""Scenario files: a header, then a ``# %% train``, a ``# %% serve`` and a ``# %% rebuild`` cell.
 
-Each side runs as a fresh module named ``__main__``: tf.keras resolves a Lambda's
-globals through ``sys.modules[config["module"]]``, which is ``__main__`` in the
-notebook that saved it and in the service that loads it.
+The header builds the model (``build()``); ``train`` is what only the notebook that saved it
+has; ``serve`` what the service that loads it has (``CUSTOM_OBJECTS``, ``register()``);
+``rebuild`` what the team keeps of the model's code for rebuilding it and loading only its
+weights (the globals ``build()`` reads, say). Each side is the header plus its own cell, and
+runs as a fresh module named ``__main__``: tf.keras resolves a Lambda's globals through
+``sys.modules[config["module"]]``, which is ``__main__`` in the notebook that saved it and in
+the service that loads it.
 """
 
 import ast
@@ -11,7 +15,8 @@ import re
 import sys
 import types
 
-_CELL = re.compile(r"^# %% (train|serve)\s*$")
+_CELL = re.compile(r"^# %% (train|serve|rebuild)\s*$")
+SIDES = ("train", "serve", "rebuild")
 
 
 def source(path, side):
@@ -27,8 +32,8 @@ def source(path, side):
             cell = match.group(1)
             seen.add(cell)
         keep.append(line if cell in (None, side) else "")
-    if "train" not in seen:
-        raise ValueError("%s has no '# %%%% train' cell" % path)
+    if side not in seen:
+        raise ValueError("%s has no '# %%%% %s' cell" % (path, side))
     return "\n".join(keep)
 
 

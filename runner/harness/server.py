@@ -28,7 +28,7 @@ import time
 import traceback
 import warnings
 
-from . import common, loading, protocol, saving
+from . import calls, common, loading, protocol, saving
 
 _COUNTER = itertools.count()
 _KEEP = []  # runtimes of the parent, never destroyed in a child: their threads do not exist there
@@ -96,11 +96,12 @@ def warm_cycle(keras, folder, formats, params):
         hidden = keras.layers.Dense(4, activation="relu")(inputs)
         return keras.Model(inputs, keras.layers.Dense(3)(hidden))
 
+    _WarmServe.build = staticmethod(build)
     built, model = step("build", build)
     if not built:
         return steps
-    step("fit", lambda: saving.fit(model, x, y))
-    step("predict", lambda: saving.predict(model, x))
+    step("fit", lambda: calls.fit(model, x, y))
+    step("predict", lambda: calls.predict(model, x))
 
     def kernels():  # big enough that a multi-threaded kernel would split it over its thread pool
         big = np.ones((256, 256), dtype="float32")
@@ -114,25 +115,24 @@ def warm_cycle(keras, folder, formats, params):
     step("kernels", kernels)
     for fmt in formats:
         target = os.path.join(folder, protocol.artifact_name(fmt))
-        if not step("save_" + fmt, lambda: saving.save_model(model, fmt, target, keras))[0]:
+        if not step("save_" + fmt, lambda: calls.save_model(model, fmt, target, keras))[0]:
             continue
-        if fmt == "weights":
-            def load():
-                rebuilt = build()
-                rebuilt.load_weights(target)
-                return lambda: saving.predict(rebuilt, x)
-        else:
-            def load():
-                return loading.loader(fmt, _NoServe, target, {}, keras, x)
-        loaded, call = step("load_" + fmt, load)
+        # the plainest call that reads what was written (load_weights into the rebuilt model for weights,
+        # TFSMLayer for a Keras 3 export, else load_model): the paths every real load takes first
+        written = saving.written_kind(target)
+        option = "load_weights" if fmt == "weights" else \
+            "tfsm_layer" if written == "savedmodel_dir" and common.is_keras3(keras) else "default"
+        loaded, call = step("load_" + fmt, lambda: calls.loader(option, _WarmServe, target, keras, params, {}))
         if loaded:
-            step("call_" + fmt, call)
+            step("call_" + fmt, lambda: call[1](x))
     steps["total_s"] = round(time.time() - start, 3)
     return steps
 
 
-class _NoServe(object):
-    """The warm-up model has no serve cell: no custom objects, no estimator."""
+class _WarmServe(object):
+    """The warm-up model's serve and rebuild side: no custom objects; ``build()`` rebuilds it."""
+
+    build = None  # set by warm_cycle
 
 
 def _handle(req, keras, params):
@@ -253,6 +253,8 @@ def serve(args):
     common.add_root(sys.prefix, "<env>")
     common.add_root(os.path.expanduser("~"), "~")
     common.add_root(args.scenario_dir, "<scenarios>")
+    common.add_root(common.HARNESS_DIR, "<harness>")
+    common.add_scenario_path(args.scenario_dir)
     started = time.time()
     import tensorflow  # noqa: F401 - imported once for every request of this process
 
@@ -303,7 +305,8 @@ def serve(args):
                 if path not in declares:
                     from .scenario import serve_declares
                     declares[path] = serve_declares(path)
-                why = loading.not_applicable(req["format"], req["option"], declares[path], keras3, params)
+                why = loading.not_applicable(req["format"], req["option"], declares[path], keras3, params,
+                                             req.get("written"))
             if why is not None:
                 record = {"outcome": "unsupported", "stage": "load", "error": common.unsupported(why),
                           "max_abs_diff": None, "durations": {}, "mode": "parent"}

@@ -26,6 +26,7 @@ class CellView:
     error: dict[str, Any] | None  # as in results.json
     fix: str | None
     synthetic: bool = False  # made up for an env_error row that has no cells in results.json
+    call: str | None = None  # the code of the call the status rests on (its record's ``call``)
 
     @property
     def symbol(self) -> str:

@@ -41,7 +41,7 @@ def _signature(cell: dict[str, Any]) -> tuple[str, tuple[str, str] | None]:
 
 def classify(old: dict[str, Any], new: dict[str, Any]) -> ChangeKind | None:
     """The kind of change between two versions of one cell, or None when nothing changed."""
-    kind = transition(old["status"], new["status"])
+    kind = transition(old["status"], new["status"], old.get("option"), new.get("option"))
     if kind == "broken":
         return "newly_broken"
     if kind == "fixed":

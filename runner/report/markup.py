@@ -135,6 +135,30 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+def measured_note(run: dict[str, Any]) -> str:
+    """When a run took cells from the results cache: which runs measured them (plain text, one sentence).
+
+    A warm re-run re-derives reports in seconds; its own wall time says nothing of what measuring took.
+    """
+    measured = [m for m in run.get("measured") or [] if m["started"] != run["started"]]
+    if not measured:
+        return ""
+    own = next((m["cells"] for m in run.get("measured") or [] if m["started"] == run["started"]), 0)
+    parts = [
+        f"the run of {m['started']}"
+        + (
+            f" ({duration(m['wall_s'])}, {m['cells']} cells)"
+            if m.get("wall_s") is not None
+            else f" (interrupted; {m['cells']} cells)"
+        )
+        for m in measured
+    ]
+    return (
+        f"Cells measured by {', '.join(parts)}; this run measured {own} and took the rest from the results cache, "
+        "with the locks that produced them."
+    )
+
+
 def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html", ".html.j2", ".svg.j2"))
 
@@ -164,6 +188,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         FLAVOUR_LABELS=FLAVOUR_LABELS,
         ANSWER_TITLES=ANSWER_TITLES,
         trend_points=trend_points,
+        measured_note=measured_note,
         page_asset=page_asset,
         describe_code_run=describe,
         code_run_table=code_run_table,

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from runner.core.cells import upgrade_answer
+from runner.core.lines import setup_hint
 from runner.core.status import OPTION_CALLS
 from runner.core.versions import minor, version_key
 from runner.core.vocab import (
@@ -15,6 +16,7 @@ from runner.core.vocab import (
     FLAVOURS,
     KIND_TITLES,
     NOT_RUN,
+    ORIGINS,
     OUTCOMES,
     STAGES,
     STATUS_LABELS,
@@ -82,14 +84,31 @@ def page_data(view: View) -> dict[str, Any]:
             fixes.append(fix)
         return fix_ix[fix]
 
-    same_env = {(c.scenario, c.format, c.save_row): c.status for c in view.cells if c.same_env}
+    same_env = {(c.scenario, c.format, c.save_row): c for c in view.cells if c.same_env}
     answer_ix = {a: i for i, a in enumerate(ANSWERS)}
+    # A cell's "use": its status and the call it rests on. The answer between two uses is one rule
+    # (runner/core/cells.py upgrade_answer): the page reads it from this table, never applies it itself.
+    uses: list[tuple[str, str | None]] = []
+    use_ix: dict[tuple[str, str | None], int] = {}
+
+    def use_ref(c: Any) -> int:
+        if c.status is None:
+            return -1
+        use = (c.status, c.option)
+        if use not in use_ix:
+            use_ix[use] = len(uses)
+            uses.append(use)
+        return use_ix[use]
+
     cells = []
     for i, c in enumerate(view.cells):
         group = view.group_of.get(i)
         answer = -1
         if not c.same_env and c.status is not None:
-            answer = answer_ix[upgrade_answer(same_env.get((c.scenario, c.format, c.save_row)), c.status)]
+            before = same_env.get((c.scenario, c.format, c.save_row))
+            answer = answer_ix[
+                upgrade_answer(before.status if before else None, c.status, before.option if before else None, c.option)
+            ]
         cells.append(
             [
                 scenario_ix[c.scenario],
@@ -104,8 +123,17 @@ def page_data(view: View) -> dict[str, Any]:
                 group_ix[group.id] if group else -1,
                 traceback_ref(c.error),
                 answer,
+                use_ref(c),
             ]
         )
+    # upgrade_answer between every two uses of the same-env cells: what changes for the files a team
+    # saves after an upgrade (saved and loaded in A, then saved and loaded in B)
+    same_uses = sorted({use_ix[(c.status, c.option)] for c in view.cells if c.same_env and c.status is not None})
+    use_answers = {
+        f"{a},{b}": answer_ix[upgrade_answer(uses[a][0], uses[b][0], uses[a][1], uses[b][1])]
+        for a in same_uses
+        for b in same_uses
+    }
     cell_ix = {(c.scenario, c.format, c.save_row, c.load_row): c.index for c in view.cells}
     # Records are the bulk of the page: every string in them is an index into a vocabulary.
     option_ix = {o: i for i, o in enumerate(results["options"])}
@@ -114,6 +142,17 @@ def page_data(view: View) -> dict[str, Any]:
     written_ix = {w: i for i, w in enumerate(WRITTEN)}
     tolerances: list[list[float]] = []
     tolerance_ix: dict[tuple[float, float], int] = {}
+    calls: list[str] = []
+    call_ix: dict[str, int] = {}
+
+    def call_ref(code: str | None) -> int:
+        if not code:
+            return -1
+        if code not in call_ix:
+            call_ix[code] = len(calls)
+            calls.append(code)
+        return call_ix[code]
+
     records = []
     for r in results["records"]:
         tol = (r["tolerance"]["rtol"], r["tolerance"]["atol"])
@@ -133,6 +172,8 @@ def page_data(view: View) -> dict[str, Any]:
                 _seconds(r["durations"].get("save_s")),
                 _seconds(r["durations"].get("load_s")),
                 _seconds(r["durations"].get("call_s")),
+                call_ref(r.get("call")),
+                ORIGINS.index(r["error"]["origin"]) if r["error"] and r["error"].get("origin") else -1,
             ]
         )
     changes: dict[int, list[str]] = {}
@@ -157,7 +198,8 @@ def page_data(view: View) -> dict[str, Any]:
         # tf_rank: the row's TF release on one axis; axis_order: its place in the overview (TF, then
         # flavour, Keras, Python): the page compares versions through these, never parses them
         "rows": [
-            dict(r, python_minor=minor(r["python"]), saves=r["id"] in saved, **axis[r["id"]]) for r in view.columns
+            dict(r, python_minor=minor(r["python"]), saves=r["id"] in saved, setup=setup_hint(r), **axis[r["id"]])
+            for r in view.columns
         ],
         # the upgrade the "Can I upgrade?" panel opens on: the first of the usual ones (runner/report/answers.py)
         "default_upgrade": [view.common[0].save["id"], view.common[0].load["id"]] if view.common else None,
@@ -186,6 +228,7 @@ def page_data(view: View) -> dict[str, Any]:
             "group",
             "traceback",
             "answer",
+            "use",
         ],
         "cells": cells,
         # a cross-env cell's answer to "can I upgrade?" (runner/core/cells.py upgrade_answer), by index
@@ -204,11 +247,20 @@ def page_data(view: View) -> dict[str, Any]:
             "save_s",
             "load_s",
             "call_s",
+            "call",
+            "origin",
         ],
         # what the record fields' numbers point into
         "record_vocab": {"option": results["options"], "outcome": OUTCOMES, "stage": STAGES, "written": WRITTEN},
         "tolerances": tolerances,
         "records": records,
+        # a record's call, as code (runner/harness/protocol.py CALLS with the request's values), and where its
+        # error was raised (runner/core/vocab.py ORIGINS)
+        "calls": calls,
+        "origins": ORIGINS,
+        # [status, option] per use; "a,b": the answer (index into answers) from use a to use b
+        "uses": [list(u) for u in uses],
+        "use_answers": use_answers,
         # cell index -> [kind of change since the previous run (runner/report/diff.py KINDS), the old status]
         "changes": changes,
         "change_titles": KIND_TITLES,

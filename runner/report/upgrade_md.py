@@ -1,15 +1,28 @@
 """One upgrade path as Markdown for a pull request: saved with A, loaded with B.
 
-For every scenario x format, the status when the artifact is loaded where it was
-saved (A -> A) is compared with loading it after the upgrade (A -> B); the cells
-whose status changes are listed with the error and the fix.
+Three questions, each answered per scenario x format by the one rule
+(runner/core/cells.py ``upgrade_answer``):
+
+1. the files you have: saved in A and loaded in A, against saved in A and loaded in B;
+2. the files you save after the upgrade: saved and loaded in A, against saved and loaded
+   in B (what ``model.save`` writes may change, and the call that reads it);
+3. rolling back: saved and loaded in B, against saved in B and loaded in A (where measured).
+
+Only the cells whose answer is not "works unchanged" (or whose save writes something else)
+are listed, with the change to the load call, the deciding error and the fix.
 """
 
 from __future__ import annotations
 
-from runner.core.cells import transition
+from typing import Any
+
+from runner.core.cells import upgrade_answer
 from runner.core.errors import SelectionError
-from runner.core.vocab import STATUS_LABELS
+from runner.core.status import OPTION_CALLS
+from runner.core.vocab import ANSWER_TITLES, STATUS_LABELS, WRITTEN_MEANINGS
+
+Cells = dict[tuple[str, str, str, str], dict]
+QUIET = ("works", "already_fails")
 
 
 def _label(status: str) -> str:
@@ -17,8 +30,37 @@ def _label(status: str) -> str:
     return f"{symbol} {label}"
 
 
+def _answer(before: dict | None, after: dict) -> str:
+    return upgrade_answer(
+        before["status"] if before else None, after["status"], before["option"] if before else None, after["option"]
+    )
+
+
+def _pairs(results: dict, cells: Cells, before_of: tuple[str, str], after_of: tuple[str, str]) -> list[dict]:
+    """Every scenario x format with both cells measured, with its answer."""
+    out = []
+    for sc in [s["id"] for s in results["scenarios"]]:
+        for fmt in results["formats"]:
+            before = cells.get((sc, fmt, *before_of))
+            after = cells.get((sc, fmt, *after_of))
+            if before is not None and after is not None:
+                out.append(
+                    {"scenario": sc, "format": fmt, "before": before, "after": after, "answer": _answer(before, after)}
+                )
+    return out
+
+
 def upgrade_changes(results: dict, src: str, dst: str) -> list[dict]:
-    cells = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): c for c in results["cells"]}
+    """The files you have (saved in ``src``): every scenario x format whose answer in ``dst`` is not
+    "works unchanged" or "already fails"."""
+    return [p for p in _files_you_have(results, src, dst) if p["answer"] not in QUIET]
+
+
+def _cells(results: dict) -> Cells:
+    return {(c["scenario"], c["format"], c["save_row"], c["load_row"]): c for c in results["cells"]}
+
+
+def _files_you_have(results: dict, src: str, dst: str) -> list[dict]:
     rows = {r["id"] for r in results["rows"]}
     for row in (src, dst):
         if row not in rows:
@@ -26,49 +68,111 @@ def upgrade_changes(results: dict, src: str, dst: str) -> list[dict]:
                 f"row {row!r} is not in these results; run it first: "
                 f"python -m runner run --pairs all --rows {src},{dst}"
             )
-    changes = []
-    missing = 0
-    for sc in [s["id"] for s in results["scenarios"]]:
-        for fmt in results["formats"]:
-            before = cells.get((sc, fmt, src, src))
-            after = cells.get((sc, fmt, src, dst))
-            if before is None or after is None:
-                missing += 1
-                continue
-            if transition(before["status"], after["status"]) != "same":
-                changes.append({"scenario": sc, "format": fmt, "before": before, "after": after})
-    if missing == len(results["scenarios"]) * len(results["formats"]):
+    pairs = _pairs(results, _cells(results), (src, src), (src, dst))
+    if not pairs:
         raise SelectionError(
             f"no cells saved in {src} and loaded in {dst} in these results; measure the pair with: "
             f"python -m runner run --pairs all --rows {src},{dst}"
         )
-    return changes
+    return pairs
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _error(cell: dict) -> str:
+    """The deciding error, whole: folded after its first 120 characters (GitHub renders <details> in tables)."""
+    err = cell.get("error") or {}
+    if not err:
+        return ""
+    message = _one_line(str(err.get("message", "")))
+    head = f"`{err.get('type')}`: "
+    if len(message) <= 160:
+        return head + message
+    return f"<details><summary>{head}{message[:120]}…</summary>{message}</details>"
+
+
+def _what(p: dict) -> str:
+    after = p["after"]
+    if p["answer"] == "change_call":
+        return f"{ANSWER_TITLES['change_call']}: {OPTION_CALLS.get(after['option'], after['option'])}"
+    if p["answer"] == "wrong" and after["option"] not in ("default", "load_weights"):
+        return f"{ANSWER_TITLES['wrong']} with {OPTION_CALLS.get(after['option'], after['option'])}"
+    return ANSWER_TITLES[p["answer"]]  # type: ignore[index]
+
+
+def _table(pairs: list[dict], before: str, after: str, note: Any = None) -> list[str]:
+    lines = [
+        f"| scenario | format | before ({before}) | after ({after}) | answer | error after | fix |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in pairs:
+        fix = _one_line(p["after"].get("fix") or "") if p["answer"] in ("breaks", "wrong") else ""
+        extra = note(p) if note else ""
+        lines.append(
+            f"| `{p['scenario']}` | `{p['format']}` | {_label(p['before']['status'])} | "
+            f"{_label(p['after']['status'])}{extra} | {_what(p)} | {_error(p['after'])} | {fix} |"
+        )
+    return lines
+
+
+def _written_change(p: dict) -> str:
+    was, now = p["before"].get("written"), p["after"].get("written")
+    if was == now or not now:
+        return ""
+    return f"<br>writes {WRITTEN_MEANINGS.get(now, now)}, not {WRITTEN_MEANINGS.get(was, was or 'nothing')}"  # type: ignore[call-overload]
 
 
 def upgrade_markdown(results: dict, src: str, dst: str) -> str:
-    changes = upgrade_changes(results, src, dst)
-    total = len(results["scenarios"]) * len(results["formats"])
+    cells = _cells(results)
+    have = _files_you_have(results, src, dst)
+    changes = [p for p in have if p["answer"] not in QUIET]
     lines = [
         f"### Upgrade `{src}` → `{dst}`",
         "",
-        f"{len(changes)} of {total} scenario × format cells change status when a model saved in `{src}` "
-        f"is loaded in `{dst}` instead of `{src}`.",
+        "#### The files you have",
+        "",
+        f"{len(changes)} of {len(have)} scenario × format cells measured need attention when a model saved in "
+        f"`{src}` is loaded in `{dst}` instead of `{src}`.",
         "",
     ]
-    if not changes:
-        lines.append("Nothing changes: every pattern behaves as before.")
-        return "\n".join(lines) + "\n"
-    lines += [
-        f"| scenario | format | before (`{src}`) | after (`{dst}`) | error after | fix |",
-        "|---|---|---|---|---|---|",
-    ]
-    for ch in changes:
-        err = ch["after"].get("error") or {}
-        message = " ".join(str(err.get("message", "")).split())[:160].replace("|", "\\|")
-        error = f"`{err.get('type')}`: {message}" if err else ""
-        fix = (ch["after"].get("fix") or "").replace("|", "\\|")
+    lines += (
+        _table(changes, f"`{src}`", f"`{dst}`") if changes else ["Nothing changes: every pattern behaves as before."]
+    )
+    later = _pairs(results, cells, (src, src), (dst, dst))
+    later_changes = [p for p in later if p["answer"] not in QUIET or _written_change(p)]
+    lines += ["", "#### Files you save after the upgrade", ""]
+    if not later:
+        lines.append(f"Not measured: `{src}` or `{dst}` saved nothing here.")
+    else:
+        lines += [
+            f"{len(later_changes)} of {len(later)} scenario × format cells change when they are saved and loaded in "
+            f"`{dst}` instead of `{src}`.",
+            "",
+        ]
+        lines += (
+            _table(later_changes, f"`{src}`", f"`{dst}`", _written_change)
+            if later_changes
+            else ["Nothing changes for the files you save from now on."]
+        )
+    back = _pairs(results, cells, (dst, dst), (dst, src))
+    back_changes = [p for p in back if p["answer"] not in QUIET]
+    lines += ["", "#### Rolling back", ""]
+    if not back:
         lines.append(
-            f"| `{ch['scenario']}` | `{ch['format']}` | {_label(ch['before']['status'])} | "
-            f"{_label(ch['after']['status'])} | {error} | {fix} |"
+            f"Not measured: no file saved in `{dst}` was loaded in `{src}` here "
+            f"(`python -m runner run --pairs all --rows {src},{dst}` measures it)."
+        )
+    else:
+        lines += [
+            f"{len(back_changes)} of {len(back)} scenario × format cells saved in `{dst}` need attention when "
+            f"loaded in `{src}`.",
+            "",
+        ]
+        lines += (
+            _table(back_changes, f"`{dst}`", f"`{src}`")
+            if back_changes
+            else ["Every file saved after the upgrade loads as before after rolling back."]
         )
     return "\n".join(lines) + "\n"

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from runner.core.cells import count_statuses, transition, works
+from runner.core.cells import count_statuses, transition, upgrade_answer, works
 from runner.core.lines import next_release, release_lines
+from runner.core.status import OPTION_CALLS
 from runner.core.versions import version_key
-from runner.core.vocab import FLAVOURS, STATUS_LABELS
+from runner.core.vocab import ANSWER_TITLES, ANSWERS, FLAVOURS, STATUS_LABELS, Answer
 
 from .cellview import CellView
 
@@ -19,17 +20,50 @@ _CHANGE = {"broken": "breaks", "fixed": "fixed", "changed": "changed", "same": "
 
 @dataclass(frozen=True, kw_only=True)
 class UpgradeCell:
-    """One scenario × format of an upgrade: its status where it was saved, and once loaded in the new env."""
+    """One scenario × format of an upgrade: its cell where it was saved, and once loaded in the new env.
+
+    The one pairing of "before" and "after" that every upgrade view reads: MATRIX.md's Upgrades
+    table (``change``) and "Can I upgrade?" (``answer``), both from runner/core/cells.py.
+    """
 
     before: CellView | None  # same-env cell of the save row
     after: CellView  # saved in the save row, loaded in the load row
+
+    @property
+    def scenario(self) -> str:
+        return self.after.scenario
+
+    @property
+    def format(self) -> str:
+        return self.after.format
 
     @property
     def change(self) -> str:
         """breaks / fixed / changed / same (relative to loading where it was saved)."""
         if self.before is None or self.before.status is None:
             return "new"
-        return _CHANGE[transition(self.before.status, self.after.status)]  # type: ignore[arg-type]
+        kind = transition(self.before.status, self.after.status, self.before.option, self.after.option)  # type: ignore[arg-type]
+        return _CHANGE[kind]
+
+    @property
+    def answer(self) -> Answer:
+        before = self.before
+        status = before.status if before is not None else None
+        return upgrade_answer(status, self.after.status, before.option if before else None, self.after.option)  # type: ignore[arg-type]
+
+    @property
+    def title(self) -> str:
+        return ANSWER_TITLES[self.answer]
+
+    @property
+    def todo(self) -> str:
+        """What to do: the load call to change to, or the fix of the deciding failure."""
+        if self.answer == "change_call":
+            change = OPTION_CALLS.get(self.after.option or "", self.after.option)
+            return f"load with {change}" + (f": `{' '.join(self.after.call.split())}`" if self.after.call else "")
+        if self.answer in ("breaks", "wrong"):
+            return self.after.fix or ""
+        return ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,9 +72,14 @@ class Upgrade:
 
     save: dict[str, Any]
     load: dict[str, Any]
-    # "next release" (same line), "same TF, other Python", "other backend", "line switch" (to a later line)
+    # "next release" (same line), "same TF, other Python", "other backend", "line switch" (to a later line);
+    # for "Can I upgrade?": "newest Keras 2 (tf.keras) → newest Keras 3", "Keras 3 → its next release"
     kind: str
     cells: list[UpgradeCell]
+
+    @property
+    def label(self) -> str:
+        return self.kind
 
     def counts(self) -> list[tuple[str, str, str, int]]:
         counts = count_statuses(c.after.status for c in self.cells)
@@ -52,6 +91,31 @@ class Upgrade:
     @property
     def working(self) -> int:
         return sum(1 for c in self.cells if works(c.after.status))
+
+    def count(self, answer: str) -> int:
+        return sum(1 for c in self.cells if c.answer == answer)
+
+    def answer_counts(self) -> list[tuple[str, str, int]]:
+        """``(answer, title, n)`` in the vocabulary's order, zeros left out."""
+        return [(a, ANSWER_TITLES[a], n) for a in ANSWERS if (n := self.count(a))]
+
+    @property
+    def attention(self) -> list[UpgradeCell]:
+        """The cells a team must act on: every answer but "works" and "already fails"."""
+        return [c for c in self.cells if c.answer not in ("works", "already_fails")]
+
+
+def pair_cells(
+    save: dict[str, Any], load: dict[str, Any], by_key: dict[tuple[str, str, str, str], CellView], results: dict
+) -> list[UpgradeCell]:
+    """Every scenario × format measured saved in ``save`` and loaded in ``load``, with its same-env cell."""
+    out = []
+    for scenario in results["scenarios"]:
+        for fmt in results["formats"]:
+            after = by_key.get((scenario["id"], fmt, save["id"], load["id"]))
+            if after is not None and after.status is not None:
+                out.append(UpgradeCell(before=by_key.get((scenario["id"], fmt, save["id"], save["id"])), after=after))
+    return out
 
 
 def savers_of(cells: Iterable[CellView]) -> set[str]:
@@ -89,13 +153,7 @@ def upgrades(
                 pairs.append((save, load, "line switch"))
     out = []
     for save, load, kind in pairs:
-        cells = []
-        for scenario in results["scenarios"]:
-            for fmt in results["formats"]:
-                after = by_key.get((scenario["id"], fmt, save["id"], load["id"]))
-                if after is not None:
-                    before = by_key.get((scenario["id"], fmt, save["id"], save["id"]))
-                    cells.append(UpgradeCell(before=before, after=after))
+        cells = pair_cells(save, load, by_key, results)
         if cells:
             out.append(Upgrade(save=save, load=load, kind=kind, cells=cells))
     return out

@@ -15,7 +15,7 @@ from runner.core.versions import minor as short_version
 from runner.core.versions import version_key
 from runner.core.vocab import FLAVOURS, STATUS_LABELS, STATUS_MEANINGS, STATUSES
 
-from .answers import UpgradeAnswer, common_upgrades
+from .answers import common_upgrades
 from .cellview import CellView, ErrorGroup, MatrixRow
 from .claims import Claim, evaluate, load_claims
 from .containers import TwinPair, container_twins
@@ -77,7 +77,7 @@ class View:
     ranges: list[ScenarioRanges]
     upgrades: list[Upgrade]
     twins: list[TwinPair]  # container rows beside their uv twins (runner/report/containers.py)
-    common: list[UpgradeAnswer]  # "can I upgrade?" for the usual upgrades (runner/report/answers.py)
+    common: list[Upgrade]  # "can I upgrade?" for the usual upgrades (runner/report/answers.py)
     claims: list[ClaimView]
     changes: Changes | None  # None without a previous run
     history: list[dict[str, Any]]
@@ -128,6 +128,12 @@ def build_view(
     group_of: dict[int, ErrorGroup] = {}
     groups: dict[tuple[str, str], ErrorGroup] = {}
 
+    call_of = {
+        (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"]): r["call"]
+        for r in results["records"]
+        if r.get("call")
+    }
+
     def add(raw: dict[str, Any], *, synthetic: bool = False) -> None:
         view = CellView(
             index=len(cells),
@@ -141,6 +147,7 @@ def build_view(
             error=raw["error"],
             fix=raw["fix"],
             synthetic=synthetic,
+            call=call_of.get((raw["scenario"], raw["format"], raw["save_row"], raw["load_row"], raw["option"])),
         )
         cells.append(view)
         by_key[(view.scenario, view.format, view.save_row, view.load_row)] = view

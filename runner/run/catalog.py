@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.core.errors import SelectionError
+from runner.harness.scenario import SIDES
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios"
@@ -41,8 +42,12 @@ class Scenario:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                     consts[node.targets[0].id] = node.value.value
-        if "# %% train" not in text or "# %% serve" not in text:
-            raise SelectionError(f"scenario {path.name} lacks its '# %% train' / '# %% serve' cells")
+        missing = [cell for cell in SIDES if f"# %% {cell}" not in text]
+        if missing:
+            raise SelectionError(
+                f"scenario {path.name} lacks its {', '.join(repr('# %% ' + c) for c in missing)} cell(s): "
+                "add them (runner/harness/scenario.py says what each holds)"
+            )
         title, _, rest = doc.partition("\n")
         return cls(
             id=path.stem,

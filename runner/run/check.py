@@ -23,8 +23,8 @@ import numpy as np
 
 from runner.core.errors import EnvError
 from runner.core.status import derive
-from runner.core.vocab import OPTIONS
 from runner.harness.loading import compare
+from runner.harness.protocol import calls_for
 
 from .backends import Backend
 from .catalog import SCENARIO_DIR
@@ -44,17 +44,20 @@ def _row_records(
     ids: count,
     lock: threading.Lock,
     timeout: float,
+    written: str | None = None,
 ) -> list[dict]:
-    base = {"row": row.id, "max_abs_diff": None, "output": None}
+    base = {"row": row.id, "max_abs_diff": None, "output": None, "format": "model", "written": written}
+    # every call that reads what the file is, but load_weights: check has no code to rebuild the model from
+    options = [o for o in calls_for("model", written) if o != "load_weights"]
     try:
         env = backend.prepare(row)
     except EnvError as exc:
         error = {"type": "EnvError", "message": str(exc), "traceback": ""}
-        return [dict(base, option=o, outcome="env_error", stage="env", error=error, durations={}) for o in OPTIONS]
+        return [dict(base, option=o, outcome="env_error", stage="env", error=error, durations={}) for o in options]
     session = RowSession(env, "fork", scenario_dir=SCENARIO_DIR, log_path=work / f"check-{row.id}.log")
     records = []
     try:
-        for option in OPTIONS:
+        for option in options:
             with lock:
                 request_id = next(ids)
             out = work / f"{row.id}-{option}.npy"
@@ -65,6 +68,8 @@ def _row_records(
                 "option": option,
                 "input": str(input_path.resolve()) if input_path else None,
                 "serve_file": str(serve.resolve()) if serve else None,
+                "written": written,
+                "format": "model",
                 "out": str(out),
                 "timeout": timeout,
             }
@@ -111,6 +116,7 @@ def check(
     serve: Path | None = None,
     jobs: int = 2,
     timeout: float = LOAD_TIMEOUT,
+    written: str | None = None,
 ) -> dict:
     """Per row: the records (one per option) and a status by the matrix's own rules; and the wall time."""
     start = time.monotonic()
@@ -120,7 +126,8 @@ def check(
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             per_row = list(
                 pool.map(
-                    lambda row: _row_records(row, backend, model, input_path, serve, work, ids, lock, timeout), rows
+                    lambda row: _row_records(row, backend, model, input_path, serve, work, ids, lock, timeout, written),
+                    rows,
                 )
             )
         records = [r for recs in per_row for r in recs]

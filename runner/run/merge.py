@@ -106,6 +106,7 @@ def merge_results(parts: list[dict]) -> dict:
             "selection": first["selection"],
             "command": f"python -m runner merge ({len(parts)} shard(s))",
             **({"row_order": order} if any(p["run"].get("row_order") for p in parts) else {}),
+            **({"measured": _measured(runs)} if any("measured" in r for r in runs) else {}),
             "engine": {
                 "name": first["engine"]["name"],
                 "shuffle": first["engine"]["shuffle"],
@@ -121,6 +122,16 @@ def merge_results(parts: list[dict]) -> dict:
     }
     validate(merged)
     return merged
+
+
+def _measured(runs: list[dict]) -> list[dict]:
+    """The shards' measuring runs, one entry per run (a run's cells summed over the shards it served)."""
+    out: dict[str, dict] = {}
+    for run in runs:
+        for entry in run.get("measured", []):
+            have = out.setdefault(entry["started"], dict(entry, cells=0))
+            have["cells"] += entry["cells"]
+    return [out[k] for k in sorted(out)]
 
 
 def merge_files(paths: list[Path]) -> dict:

@@ -4,7 +4,8 @@
 ``targets``  ``same`` plus the upgrades a team actually makes: every row's artifacts
              are loaded in the newest row of each Keras line (bundled Keras 2 on its
              last TF, tf-keras on the newest TF, Keras 3 on the newest TF), in the next
-             release of the row's own line, in the next TF release in every flavour
+             release of the row's own line (and the next release's artifacts in this
+             one: the rollback), in the next TF release in every flavour
              it ships (TF 2.15 -> TF 2.16 with tf-keras and with Keras 3), and, for rows of the Python axis, in the
              same TF on the other Python(s). Load-only rows (other Keras 3 backends)
              load the artifacts of the Keras 3 row with the same Keras version.
@@ -32,6 +33,8 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
         for i, row in enumerate(line):
             if i + 1 < len(line):
                 out[row.id].add(line[i + 1].id)
+                # rolling back: the next release's files, loaded in the release it replaced
+                out[line[i + 1].id].add(row.id)
     for row in rows:
         if row.load_only:
             continue

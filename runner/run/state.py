@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from runner.core.cells import works
 from runner.core.status import derive
 from runner.core.vocab import OPTIONS
-from runner.harness.protocol import ATOL, RTOL
+from runner.harness.protocol import ATOL, LOAD_MODEL_CALLS, RTOL
 
 from .backends import Env
 from .grid import Row
@@ -40,6 +40,8 @@ class RunResult:
     deduped: int = 0
     processes: Counter = field(default_factory=Counter)  # harness processes started, requests by mode, ...
     no_fork: dict = field(default_factory=dict)  # row -> why it ran a fresh interpreter per request
+    defects: list = field(default_factory=list)  # records whose error the harness's own code raised
+    measured: Counter = field(default_factory=Counter)  # run that measured a cell (its start time) -> cells
     timings: dict = field(default_factory=dict)
 
     @property
@@ -84,26 +86,29 @@ class PendingCell:
     key: str
     lazy: bool
     records: dict = field(default_factory=dict)  # option -> record
-    wanted: tuple = OPTIONS
+    calls: tuple = OPTIONS  # the calls that read this artifact (protocol.calls_for), set when its loads queue
+    queued: set = field(default_factory=set)  # calls sent (or about to be)
     claimed: bool = False  # taken by a row's own harness in phase 1 (its save row was done by then)
 
-    def done(self) -> bool:
-        if self.lazy:
-            return self.next_option() is None
-        return all(o in self.records for o in self.wanted)
+    def first(self) -> list[str]:
+        """The calls queued at once. A lazy cell (cross-env) makes one call at a time; a same-env cell
+        makes every load_model call (the matrix keeps them all), then the others one at a time."""
+        eager = [] if self.lazy else [o for o in self.calls if o in LOAD_MODEL_CALLS]
+        return eager or list(self.calls[:1])
 
     def next_option(self) -> str | None:
-        """Lazy cells try the options one by one, in ``OPTIONS`` order, and stop at the first
-        of default/custom_objects/registered/safe_mode_off that works: the options after it
-        cannot change the cell's status, option or fix (``runner/core/status.py``), so they are not
-        loaded. ``compile_off`` is tried only when none of those work."""
-        for option in OPTIONS:
-            record = self.records.get(option)
-            if record is None:
-                return option
-            if option != "compile_off" and record["outcome"] == "ok":
-                return None
-        return None
+        """The next call, once every call in flight has answered: in ``OPTIONS`` order, stopping at the
+        first that works. The calls after it cannot change the cell's status, option or fix
+        (``runner/core/status.py``: the plainest working call decides, and the routes ``compile_off`` and
+        ``load_weights`` matter only when nothing before them works), so they are not made."""
+        if len(self.records) < len(self.queued):
+            return None
+        if any(r["outcome"] == "ok" for r in self.records.values()):
+            return None
+        return next((o for o in self.calls if o not in self.queued), None)
+
+    def done(self) -> bool:
+        return len(self.records) == len(self.queued) and self.next_option() is None
 
 
 def failing(records: list[dict]) -> int:

@@ -59,8 +59,13 @@ class Store:
         entry = self.cells.get(cell)
         return entry["records"] if entry and entry["key"] == key else None
 
-    def put(self, cell: CellId, key: str, records: list[dict]) -> None:
-        entry = {"cell": list(cell), "key": key, "records": records}
+    def measured_by(self, cell: CellId) -> str | None:
+        """The start time of the run that measured a cached cell (None for entries before it was kept)."""
+        entry = self.cells.get(cell)
+        return entry.get("run") if entry else None
+
+    def put(self, cell: CellId, key: str, records: list[dict], run: str | None = None) -> None:
+        entry = {"cell": list(cell), "key": key, "records": records, **({"run": run} if run else {})}
         line = json.dumps(entry, sort_keys=True) + "\n"
         with self._lock:
             self.cells[cell] = entry
@@ -76,3 +81,32 @@ class Store:
                         "results cache %s not written (%s): this run's cells stay in memory", self.path, exc.strerror
                     )
                 self.write_failed = True
+
+    # -- the runs that measured the cached cells ---------------------------------------------------
+    @property
+    def runs_path(self) -> Path:
+        return self.path.with_name("runs.jsonl")
+
+    def record_run(self, started: str, finished: str | None, wall_s: float | None) -> None:
+        """Append a run's start (``finished`` None) or its end; the last line per start wins."""
+        line = json.dumps({"started": started, "finished": finished, "wall_s": wall_s}, sort_keys=True) + "\n"
+        try:
+            with open(self.runs_path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+        except OSError:
+            pass  # the run goes on; a later report names it without its wall time
+
+    def runs(self) -> dict[str, dict]:
+        """Every run recorded here, by start time: ``{"started", "finished", "wall_s"}``."""
+        out: dict[str, dict] = {}
+        try:
+            text = self.runs_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+                out[entry["started"]] = entry
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out

@@ -307,6 +307,7 @@ class RowSession:
             declares,
             bool(self.ready["facts"]["keras3"]),
             set(self.ready["load_model_params"]),
+            request.get("written"),
         )
         if why is None:
             return None

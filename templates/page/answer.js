@@ -6,6 +6,10 @@
   const upShortcuts = document.getElementById("upgrade-shortcuts");
   const upNote = document.getElementById("upgrade-note");
   const upCounts = document.getElementById("upgrade-counts");
+  const laterTable = document.getElementById("later-table");
+  const laterSummary = document.getElementById("later-summary");
+  const backTable = document.getElementById("rollback-table");
+  const backSummary = document.getElementById("rollback-summary");
   const ANSWER_IDS = D.answers.map((a) => a.id);
   // Pairs the run measured (save row -> load rows), from the cells themselves.
   const pairsFrom = new Map();
@@ -36,6 +40,19 @@
     writeHash(push);
     renderUpgrade();
   }
+  // An error as the page shows it: the whole message, folded when it is long.
+  const whyError = (e) => {
+    const head = `<code>${esc(e.type)}</code>: `;
+    if (e.message.length <= 200) return `<span class="why">${head}${esc(e.message)}</span>`;
+    return `<details class="why"><summary>${head}${esc(e.message.slice(0, 160))}…</summary><pre class="msg" tabindex="0">${esc(e.message)}</pre></details>`;
+  };
+  // The change a cell's answer asks for: the call it works with, or, for a silent wrong answer, the call
+  // that computes something else.
+  const callChange = (a, c) => {
+    if (a === "change_call") return D.option_calls[c.option] || c.option;
+    if (a === "wrong" && c.option !== "default" && c.option !== "load_weights") return `with ${D.option_calls[c.option] || c.option}`;
+    return "";
+  };
   const answerBadge = (a, extra) => `<span class="badge ans-${esc(a)}"><span class="g" aria-hidden="true"></span> <span class="lbl">${esc(D.answers[ANSWER_IDS.indexOf(a)].title)}${extra ? ": " + esc(extra) : ""}</span></span>`;
   function renderUpgrade() {
     if (!upForm) return;
@@ -83,17 +100,16 @@
         tally[a] += 1;
         if (state.answer && a !== state.answer) return;
         shown += 1;
-        let what = "";
-        if (a === "change_call") what = D.option_calls[cross.option] || cross.option;
+        const what = callChange(a, cross);
         const fix = (a === "breaks" || a === "wrong") && cross.fix >= 0 ? `<span class="why">Fix: ${esc(D.fixes[cross.fix])}</span>` : "";
-        const err = (a === "breaks" || a === "wrong" || a === "change_call") && cross.error >= 0 ? `<span class="why"><code>${esc(D.errors[cross.error].type)}</code>: ${esc(D.errors[cross.error].message.slice(0, 160))}</span>` : "";
+        const err = (a === "breaks" || a === "wrong" || a === "change_call") && cross.error >= 0 ? whyError(D.errors[cross.error]) : "";
         // Alternatives: other measured targets of this save env where the pattern loads unchanged.
         const alts = [];
         if (a !== "works" && a !== "already_fails") {
           const others = [...lds].filter((t) => t !== ld).sort((x, y) => (D.rows[y].tf === D.rows[ld].tf) - (D.rows[x].tf === D.rows[ld].tf) || D.rows[y].tf_rank - D.rows[x].tf_rank);
           for (const t of others) {
             const alt = byKey.get(key(s, f, sv, t));
-            if (alt && ANSWER_IDS[alt.answer] === "works") alts.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[t].id)}">${esc(D.rows[t].id)}</button> loads it unchanged`);
+            if (alt && ANSWER_IDS[alt.answer] === "works") alts.push(`<button type="button" class="chip" data-upgrade="${esc(D.rows[sv].id)}>${esc(D.rows[t].id)}">${esc(D.rows[t].id)}</button> loads it unchanged <span class="why">${esc(D.rows[t].setup)}</span>`);
             if (alts.length === 2) break;
           }
         }
@@ -106,6 +122,62 @@
     upCounts.innerHTML = ANSWER_IDS.filter((a) => tally[a]).map((a) => `<li><button type="button" class="count" data-answer="${esc(a)}" aria-pressed="${state.answer === a}">${answerBadge(a)} <b>${tally[a]}</b></button></li>`).join("");
     const total = Object.values(tally).reduce((x, y) => x + y, 0);
     upSummary.textContent = `Saved in ${D.rows[sv].id} (${envLabel(D.rows[sv])}), loaded in ${D.rows[ld].id} (${envLabel(D.rows[ld])}): ${total} patterns × formats measured${shown !== total ? `, ${shown} shown` : ""}.`;
+    renderLater(sv, ld);
+    renderRollback(sv, ld);
+  }
+  // The rows of a side table: pattern · format, the answer (with the change it asks for), and a note.
+  function sideRow(s, f, a, c, note) {
+    const err = (a === "breaks" || a === "wrong" || a === "change_call") && c.error >= 0 ? whyError(D.errors[c.error]) : "";
+    const fix = (a === "breaks" || a === "wrong") && c.fix >= 0 ? `<span class="why">Fix: ${esc(D.fixes[c.fix])}</span>` : "";
+    return `<tr class="ans ans-row-${esc(a)}"><th scope="row"><code>${esc(D.scenarios[s].id)}</code> <span class="fmt">${esc(D.formats[f])}</span></th><td><button type="button" class="link answer-cell" data-cell="${c.i}">${answerBadge(a, callChange(a, c))}</button>${err}${fix}</td><td>${note}</td></tr>`;
+  }
+  const sideHead = (caption) => `<caption class="visually-hidden">${esc(caption)}</caption><thead><tr><th scope="col">Pattern · format</th><th scope="col">Answer</th><th scope="col">What changed</th></tr></thead><tbody>`;
+  // (b) What changes for files saved after the upgrade: the same-env cell of the new env against the old
+  // one's, by the answer table of the data (runner/core/cells.py upgrade_answer between the two uses).
+  function renderLater(sv, ld) {
+    if (!laterTable) return;
+    const out = [sideHead(`Saved and loaded in ${D.rows[ld].id}, against saved and loaded in ${D.rows[sv].id}`)];
+    let same = 0, changed = 0;
+    D.scenarios.forEach((scn, s) => {
+      if (state.scenario && scn.id !== state.scenario) return;
+      D.formats.forEach((fmt, f) => {
+        if (state.format && fmt !== state.format) return;
+        const before = byKey.get(key(s, f, sv, sv)), after = byKey.get(key(s, f, ld, ld));
+        if (!before || !after || before.use < 0 || after.use < 0) return;
+        const a = ANSWER_IDS[D.use_answers[`${before.use},${after.use}`]];
+        const wrote = before.written !== after.written && after.written ? `<code>${esc(fmt)}</code> now writes ${esc(D.written[after.written] || after.written)}, not ${esc(D.written[before.written] || before.written || "nothing")}` : "";
+        if ((a === "works" || a === "already_fails") && !wrote && before.status === after.status) { same += 1; return; }
+        changed += 1;
+        out.push(sideRow(s, f, a, after, wrote || `was ${badge(S[before.status] ? before.status : "not_run")}`));
+      });
+    });
+    if (!changed) out.push(`<tr><td colspan="3" class="none">Nothing changes for the files you save after this upgrade.</td></tr>`);
+    out.push("</tbody>");
+    laterTable.innerHTML = out.join("");
+    laterSummary.textContent = ld === sv ? "" : `Saved and loaded in ${D.rows[ld].id} instead of ${D.rows[sv].id}: ${changed} patterns × formats change, ${same} behave as before.`;
+  }
+  // (c) Rolling back: files saved in the new env, loaded in the old one (where the run measured it).
+  function renderRollback(sv, ld) {
+    if (!backTable) return;
+    const out = [sideHead(`Saved in ${D.rows[ld].id}, loaded in ${D.rows[sv].id}`)];
+    let n = 0, ok = 0;
+    D.scenarios.forEach((scn, s) => {
+      if (state.scenario && scn.id !== state.scenario) return;
+      D.formats.forEach((fmt, f) => {
+        if (state.format && fmt !== state.format) return;
+        const back = byKey.get(key(s, f, ld, sv));
+        if (!back || back.answer < 0) return;
+        n += 1;
+        const a = ANSWER_IDS[back.answer];
+        if (a === "works" || a === "already_fails") { ok += 1; return; }
+        out.push(sideRow(s, f, a, back, ""));
+      });
+    });
+    if (!n) out.push(`<tr><td colspan="3" class="none">Not measured: no file saved in ${esc(D.rows[ld].id)} was loaded in ${esc(D.rows[sv].id)} in this run.</td></tr>`);
+    else if (n === ok) out.push(`<tr><td colspan="3" class="none">Every file saved after the upgrade loads as before after rolling back.</td></tr>`);
+    out.push("</tbody>");
+    backTable.innerHTML = out.join("");
+    backSummary.textContent = n ? `Saved in ${D.rows[ld].id}, loaded in ${D.rows[sv].id}: ${n - ok} of ${n} patterns × formats need attention.` : "";
   }
   if (upForm) {
     upForm.addEventListener("change", () => setUpgrade(upForm.elements.from.value, upForm.elements.to.value, true));

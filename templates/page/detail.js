@@ -64,7 +64,8 @@
     h.push(`<dt>Format</dt><dd><code>${esc(fmt)}</code></dd>`);
     h.push(`<dt>Saved in</dt><dd><code>${esc(save.id)}</code> (${esc(envLabel(save))})</dd>`);
     h.push(`<dt>Loaded in</dt><dd><code>${esc(load.id)}</code>${load === save ? " (the same environment)" : ` (${esc(envLabel(load))})`}</dd>`);
-    h.push(`<dt>Load option</dt><dd><code>${esc(c.option)}</code> (the status rests on it)</dd>`);
+    const rests = recs.find((r) => r.option === c.option);
+    h.push(`<dt>Load call</dt><dd>${rests && rests.call >= 0 ? `<pre class="call" tabindex="0"><code>${esc(D.calls[rests.call])}</code></pre>` : `<code>${esc(c.option)}</code>`} (the status rests on it${WORKING.has(c.status) ? ": the plainest call that works" : c.status === "wrong_output" ? ": it loads and computes something else" : ""})</dd>`);
     h.push(`<dt>The save wrote</dt><dd>${c.written ? `<code>${esc(c.written)}</code>: ${esc(D.written[c.written] || "")}` : "nothing: no save ran"}` +
       (wroteUnexpected(c) ? ` <span class="note">not the ${esc(expected)} that <code>${esc(fmt)}</code> suggests</span>` : "") + "</dd>");
     if (c.group >= 0) {
@@ -75,7 +76,8 @@
     h.push("</dl>");
     if (error) {
       // The error the status rests on: the plain load's when an option rescued the cell, else the deciding record's.
-      const heading = WORKING.has(c.status) ? "Why the plain <code>load_model(path)</code> fails" : `Exception (load option <code>${esc(c.option)}</code>, the one the status rests on)`;
+      const plain = recs.find((r) => r.option === "default" || r.option === "load_weights");
+      const heading = WORKING.has(c.status) ? "Why the plain call fails" : c.status === "wrong_output" ? "What the call computes" : `Exception of the call the status rests on (<code>${esc(c.option)}</code>${plain && plain.option !== c.option ? ": the plain call's error points to it" : ""})`;
       h.push(`<h3>${heading}</h3><pre class="msg" tabindex="0"><b>${esc(error.type)}</b>: ${esc(error.message)}</pre>`);
       if (c.traceback >= 0) h.push(`<details><summary>Traceback (last lines)</summary><pre tabindex="0">${esc(D.tracebacks[c.traceback])}</pre></details>`);
     } else if (broken) {
@@ -83,16 +85,14 @@
     }
     const wrong = recs.find((r) => r.outcome === "wrong_output");
     if (wrong) h.push(`<p class="note">Largest absolute difference ${num(wrong.max_abs_diff)} (rtol ${wrong.rtol}, atol ${wrong.atol}).</p>`);
-    const works = recs.filter((r) => r.outcome === "ok").map((r) => r.option);
+    const works = recs.filter((r) => r.outcome === "ok" && r.option !== c.option).map((r) => r.option);
     if (c.fix >= 0 || (works.length && c.status !== "pass")) {
       h.push(`<h3>Fix</h3>${c.fix >= 0 ? `<p>${esc(D.fixes[c.fix])}</p>` : ""}`);
-      if (works.length) h.push(`<p>Load options that work here: ${works.map((o) => `<code>${esc(o)}</code>`).join(", ")}.</p>`);
+      if (works.length) h.push(`<p>Calls that work here: ${works.map((o) => `<code>${esc(o)}</code>`).join(", ")}.</p>`);
     }
     const change = D.changes[c.i];
     if (change) h.push(`<p class="note">Since the last run: <b>${esc(D.change_titles[change[0]])}</b>, it was ${badge(change[1])}.</p>`);
-    if (recs.length < D.options.length && c.save_row !== c.load_row) {
-      h.push(`<p class="meta">Only ${recs.length} of ${D.options.length} load options were tried: on a cross-environment pair the other options are tried only when the default load fails.</p>`);
-    }
+    h.push(`<p class="meta">Calls are made in order (plainest first)${c.save_row !== c.load_row ? "" : ": every <code>load_model</code> call, then the others"} and stop at the first that works: the ones after it cannot change the answer. Calls that cannot read this file in this environment are answered without running anything.</p>`);
     const tested = [];
     D.claims.forEach((list, k) => {
       for (const [i, v] of list) if (i === c.i) tested.push([k, v]);
@@ -105,10 +105,13 @@
     }
     h.push(`<h3>The article</h3><p><b>Claim:</b> ${esc(sc.claim)}</p><p><b>Recommended rewrite:</b> ${esc(sc.fix)}</p><p class="meta">Source: ${esc(sc.source)}</p>`);
     if (recs.length) {
-      h.push('<h3>Every load option tried</h3><div class="table-wrap" tabindex="0"><table class="plain"><thead><tr><th scope="col">Option</th><th scope="col">Outcome</th><th scope="col">Stage</th><th scope="col">Wrote</th><th scope="col">max |diff|</th><th scope="col">Error</th><th scope="col">save / load / call</th></tr></thead><tbody>');
+      h.push('<h3>Every call made</h3><div class="table-wrap" tabindex="0"><table class="plain calls"><thead><tr><th scope="col">Call</th><th scope="col">Outcome</th><th scope="col">Stage</th><th scope="col">max |diff|</th><th scope="col">Error (where it was raised)</th><th scope="col">save / load / call</th></tr></thead><tbody>');
       for (const r of recs) {
         const e = r.error >= 0 ? D.errors[r.error] : null;
-        h.push(`<tr><td><code>${esc(r.option)}</code></td><td>${esc(r.outcome)}</td><td>${esc(r.stage)}</td><td>${r.written ? `<code>${esc(r.written)}</code>` : "–"}</td><td>${num(r.max_abs_diff)}</td><td>${e ? `<code>${esc(e.type)}</code>` : "–"}</td><td>${num(r.save_s, " s")} / ${num(r.load_s, " s")} / ${num(r.call_s, " s")}</td></tr>`);
+        const call = r.call >= 0 ? `<code class="call">${esc(D.calls[r.call])}</code>` : `<code>${esc(r.option)}</code>`;
+        const where = r.origin >= 0 ? ` <span class="meta">(${esc(D.origins[r.origin])})</span>` : "";
+        const err = e ? `<details><summary><code>${esc(e.type)}</code>${where}</summary><pre class="msg" tabindex="0">${esc(e.message)}</pre></details>` : "–";
+        h.push(`<tr><td>${call}</td><td>${esc(r.outcome)}</td><td>${esc(r.stage)}</td><td>${num(r.max_abs_diff)}</td><td>${err}</td><td>${num(r.save_s, " s")} / ${num(r.load_s, " s")} / ${num(r.call_s, " s")}</td></tr>`);
       }
       h.push("</tbody></table></div>");
     }
