@@ -35,12 +35,13 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("path", "fmt", "keras", "python"), [(H5, "h5", "2.4.0", "3.8-3.10"), (KERAS, "keras", "3.15.1", "3.11-3.12")]
+    ("path", "fmt", "keras", "python"), [(H5, "h5", "2.4.0", "3.8-3.10"), (KERAS, "keras", "3.15.1", "3.11")]
 )
 def test_models_saved_elsewhere_are_read(path: Path, fmt: str, keras: str, python: str) -> None:
+    """3.11 and not 3.11-3.12: the stored lambda uses PRECALL, an opcode CPython 3.12 no longer defines."""
     facts = scan(path)
     assert (facts.format, facts.keras_version, facts.layers) == (fmt, keras, 4)
-    (lam,) = facts.lambdas
+    (lam,) = facts.functions
     assert lam.kind == "python lambda (stored bytecode)" and lam.python == python
     assert lam.globals == ["canary", "scale"] and lam.closure == []
     assert facts.custom_classes == ["Offset"] and facts.hub_layers == []

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from runner.core.errors import SelectionError
-from runner.core.results import read_json
 from runner.run.backends import BACKENDS
 from runner.run.catalog import REPO
 from runner.run.grid import load_grid, select
@@ -17,16 +16,30 @@ from runner.run.grid import load_grid, select
 def cmd_scan(args: argparse.Namespace) -> int:
     import json
 
+    from runner.scan.index import load_predictions
     from runner.scan.predict import predict, text
-    from runner.scan.reader import scan
+    from runner.scan.reader import ScanError, scan
 
-    facts = scan(Path(args.model))  # reads the file as data: nothing in it is run
-    prediction = predict(facts, read_json(Path(args.results)))
+    index = None  # read once for every file: the measurements are the slow part of a scan
+    found, failed = [], 0
+    for model in args.models:
+        try:
+            facts = scan(Path(model))  # reads the file as data: nothing in it is run
+        except ScanError as exc:
+            if len(args.models) == 1:
+                raise
+            print(f"error: {exc}", file=sys.stderr)  # one line per bad file; the others are still scanned
+            failed += 1
+            continue
+        if index is None:
+            index = load_predictions(Path(args.results))
+        prediction = predict(facts, index)
+        if not args.json:
+            sys.stdout.write(("\n" if found else "") + text(prediction))
+        found.append(prediction)
     if args.json:
-        print(json.dumps(prediction, indent=1))
-    else:
-        sys.stdout.write(text(prediction))
-    return 0
+        print(json.dumps(found[0] if len(args.models) == 1 else found, indent=1))  # one object for one file
+    return 2 if failed else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -90,11 +103,15 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
         help="what a .h5/.keras/SavedModel holds (Lambda code, custom classes, versions) "
         "and what the grid measured for its patterns, without running anything from it",
     )
-    sc.add_argument("model", help="a .h5 or .keras file, or a SavedModel directory")
+    sc.add_argument("models", nargs="+", metavar="model", help=".h5 or .keras files, or SavedModel directories")
     sc.add_argument(
-        "--results", default=str(REPO / "reports" / "results.json"), help="the measurements to predict from"
+        "--results",
+        default=str(REPO / "reports" / "results.json"),
+        help="the measurements to predict from (scan-index.json beside it is read instead when newer)",
     )
-    sc.add_argument("--json", action="store_true", help="the scan and the prediction as JSON")
+    sc.add_argument(
+        "--json", action="store_true", help="the scan and the prediction as JSON (a list for several files)"
+    )
     sc.set_defaults(func=cmd_scan)
     ck = sub.add_parser(
         "check",

@@ -9,41 +9,65 @@ from runner.core.versions import version_key
 from runner.core.vocab import STATUS_LABELS
 from runner.report.ranges import version_ranges
 
-from .reader import ModelFacts
+from .bytecode import versions_of
+from .classes import line_of
+from .index import CANARY
+from .reader import FunctionInfo, ModelFacts
+from .vectors import KERAS_PACKAGES
 
 # Names a stored lambda reads that the catalog's scenarios stand for.
 _NUMPY = {"np", "numpy"}
 _TF = {"tf", "tensorflow", "K", "keras", "backend"}
 _FORMAT = {"h5": "h5", "keras": "keras", "keras_h5": "keras", "savedmodel": "savedmodel"}
+_FLAVOUR = {"tf.keras": "keras2", "tf_keras": "tf_keras", "keras3": "keras3"}
+# A row's kind, most representative first: the release line, then the extra axes.
+_TAG_RANK = {"main": 0, "keras3-minor": 1, "python-axis": 2, "backend": 3, "container": 4}
+_STORED = "(stored bytecode)"
+
+
+def _stored(fn: FunctionInfo) -> bool:
+    return fn.kind.endswith(_STORED)
 
 
 def needs(facts: ModelFacts) -> list[str]:
-    """The names a loader passes in ``custom_objects`` for this file: globals and closure variables its
-    stored code reads (modules aside) and its custom classes."""
+    """The names a loader passes in ``custom_objects`` for this file: the globals and closure variables its
+    stored code reads (modules aside), the functions it names by name, and its custom classes.
+
+    A named function Keras 2 stored as bytecode is rebuilt from the file: only the names it reads are
+    needed, not the function. A function a Keras 3 config names in a Keras module is found by Keras."""
     names: list[str] = []
-    for lam in facts.lambdas:
-        names += [n for n in (lam.globals or []) + (lam.closure or []) if n not in _NUMPY | _TF]
-        if lam.function and lam.kind != "registered object":
-            names.append(lam.function)
+    for fn in facts.functions:
+        if fn.windows:
+            continue  # corrupted: no custom_objects make it run
+        if _stored(fn):
+            names += [n for n in (fn.globals or []) + (fn.closure or []) if n not in _NUMPY | _TF]
+        elif fn.kind == "named function" and fn.function:
+            if fn.module and fn.module.split(".")[0] in KERAS_PACKAGES:
+                continue
+            names.append(fn.function)
     return list(dict.fromkeys(names + facts.custom_classes))
 
 
 def patterns(facts: ModelFacts) -> list[tuple[str, str]]:
     """``(scenario id, why)`` for each catalog pattern this model's layers match."""
     out: list[tuple[str, str]] = []
-    for lam in facts.lambdas:
-        where = f"Lambda {lam.layer!r}"
-        if lam.kind in ("named function", "python function (stored bytecode)"):
-            out.append(("lambda_named_function", f"{where} calls the named function {lam.function!r}"))
+    for fn in facts.functions:
+        if fn.layer_class in ("compile_config", "training_config") or fn.windows:
             continue
-        if lam.globals is None:
+        where = f"{fn.layer_class} {fn.layer!r}" + (f" {fn.slot}" if fn.slot != "function" else "")
+        if fn.kind in ("named function", "python function (stored bytecode)"):
+            out.append(("lambda_named_function", f"{where} calls the named function {fn.function!r}"))
+            continue
+        if fn.kind == "registered object":
+            continue
+        if fn.globals is None:
             out.append(("lambda_closure_scalar", f"{where}: stored code whose names could not be read"))
             continue
-        names = set(lam.globals)
+        names = set(fn.globals)
         if facts.hub_layers and names - _NUMPY - _TF:
             out.append(("hub_in_lambda", f"{where} reads {sorted(names)} beside a hub layer"))
-        elif lam.closure:
-            out.append(("lambda_closure_object", f"{where} closes over {lam.closure}"))
+        elif fn.closure:
+            out.append(("lambda_closure_object", f"{where} closes over {fn.closure}"))
         elif names - _NUMPY - _TF:
             out.append(("lambda_closure_scalar", f"{where} reads module globals {sorted(names - _NUMPY - _TF)}"))
         elif names & _NUMPY and names & _TF:
@@ -62,48 +86,118 @@ def patterns(facts: ModelFacts) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
+def _backend(row: dict) -> str:
+    return str((row.get("env_vars") or {}).get("KERAS_BACKEND") or "tensorflow")
+
+
 def saved_in(facts: ModelFacts, rows: list[dict]) -> dict | None:
-    """The grid row nearest to the versions the file was saved with (same Keras line and minor release)."""
+    """The grid row nearest to the versions the file was saved with.
+
+    Candidates: rows with the recorded Keras version itself, else rows of the same Keras line and minor
+    release (a standalone-Keras file has no line in the grid unless a row records its exact version). Among
+    them: the recorded TF version nearest, the recorded backend (TensorFlow when none), a Python that
+    could have written the stored bytecode, then the release line before the extra axes."""
     if not facts.keras_version:
         return None
-    major, minor = (version_key(facts.keras_version) + (0, 0))[:2]
-    flavour = "keras3" if major >= 3 else "tf_keras" if minor >= 16 else "keras2"
-    same = [r for r in rows if r["flavour"] == flavour and version_key(r["keras"])[:2] == (major, minor)]
-    same.sort(key=lambda r: ("python-axis" in r["tags"], r["id"]))
-    return same[0] if same else None
+    exact = [r for r in rows if r.get("keras") == facts.keras_version]
+    flavour = _FLAVOUR.get(line_of(facts.keras_version) or "")
+    minor = version_key(facts.keras_version)[:2]
+    same = exact or [r for r in rows if r.get("flavour") == flavour and version_key(r.get("keras") or "")[:2] == minor]
+    if not same:
+        return None
+    want_tf = version_key(facts.tf_version or "") + (0, 0, 0)
+    pythons = {v for fn in facts.functions for v in versions_of(fn.python)}
+    backend = facts.backend if facts.backend in ("jax", "torch") else "tensorflow"
+
+    def score(row: dict) -> tuple:
+        tf = version_key(row.get("tf") or "") + (0, 0, 0)
+        tf_gap = tuple(abs(a - b) for a, b in zip(tf[:3], want_tf[:3], strict=True)) if facts.tf_version else ()
+        python = ".".join((row.get("python") or "").split(".")[:2])
+        tags = row.get("tags") or []
+        return (
+            tf_gap,
+            _backend(row) != backend,
+            bool(pythons) and python not in pythons,
+            min((_TAG_RANK.get(t, 9) for t in tags), default=9),
+            row.get("id", ""),
+        )
+
+    return min(same, key=score)
 
 
-def predict(facts: ModelFacts, results: dict[str, Any]) -> dict[str, Any]:
+def _measured_code(index: dict[str, Any], fmt: str, rows: dict[str, dict]) -> list[dict[str, Any]]:
+    """Per release line, where a plain load ran the canary's stored code (the lambda_canary records)."""
+    ran = ((index.get("code_on_load") or {}).get(fmt) or {}).get("default") or {}
+    values = [(rows[r], "runs it during a plain load" if v else "does not run it") for r, v in ran.items() if r in rows]
+    return [
+        {"flavour": line.flavour, "ranges": [{"value": rg.value, "versions": rg.versions} for rg in line.ranges]}
+        for line in version_ranges(values)
+    ]
+
+
+def predict(facts: ModelFacts, index: dict[str, Any]) -> dict[str, Any]:
     """The scan and, per matched pattern, the measured statuses: per release line where each env saves and
-    loads its own file, and, from the env nearest to the file's versions, each env it was loaded in."""
+    loads its own file, and, from the env nearest to the file's versions, each env it was loaded in.
+
+    ``index`` is a scan index (runner.scan.index.build_index / read_index)."""
     fmt = _FORMAT.get(facts.format, facts.format)
-    rows = {r["id"]: r for r in results["rows"]}
-    cells = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): c for c in results["cells"]}
+    rows = {r["id"]: r for r in index["rows"]}
+    fixes: list[str] = index.get("fixes") or []
     origin = saved_in(facts, list(rows.values()))
     out = []
     for scenario, why in patterns(facts):
-        same = [(rows[r], c["status"]) for (s, f, r, ld), c in cells.items() if (s, f) == (scenario, fmt) and r == ld]
+        entries = (index["cells"].get(scenario) or {}).get(fmt) or []
+        same = [(rows[s], status) for s, ld, status, _, _ in entries if s == ld and s in rows]
         lines = [
             {"flavour": line.flavour, "ranges": [{"status": rg.value, "versions": rg.versions} for rg in line.ranges]}
             for line in version_ranges(same)
         ]
-        upgrade = []
-        if origin is not None:
-            for (s, f, r, ld), c in cells.items():
-                if (s, f, r) == (scenario, fmt, origin["id"]):
-                    upgrade.append({"load_row": ld, "status": c["status"], "option": c["option"], "fix": c["fix"]})
+        upgrade = [
+            {"load_row": ld, "status": status, "option": option, "fix": fixes[fix] if fix is not None else None}
+            for s, ld, status, option, fix in entries
+            if origin is not None and s == origin["id"]
+        ]
         out.append({"scenario": scenario, "why": why, "format": fmt, "same_env": lines, "from_saved_in": upgrade})
+    measured = _measured_code(index, fmt, rows) if facts.format != "keras_h5" else []
+    vectors = []
+    for v in facts.vectors:
+        entry: dict[str, Any] = asdict(v)
+        if v.kind in ("stored_code", "nested_stored_code") and measured:
+            entry["measured"] = {"scenario": CANARY, "format": fmt, "lines": measured}
+        vectors.append(entry)
+    model = asdict(facts)
+    del model["vectors"]
     return {
-        "model": asdict(facts),
+        "model": model,
+        "vectors": vectors,
         "custom_objects": needs(facts),
         "saved_in": origin["id"] if origin else None,
         "patterns": out,
-        "results": results["run"]["finished"],
+        "results": index.get("finished"),
     }
 
 
 def _custom_objects(names: list[str]) -> str:
     return "custom_objects={" + ", ".join(f"{n!r}: ..." for n in names) + "}"
+
+
+def _status(status: str) -> str:
+    return STATUS_LABELS[status][1] if status in STATUS_LABELS else status  # type: ignore[index]
+
+
+def _function_line(fn: dict[str, Any]) -> str:
+    head = f"{fn['layer_class']} {fn['layer']}" if fn["layer_class"] != fn["layer"] else fn["layer"]
+    slot = f" {fn['slot']}" if fn["slot"] != "function" or fn["layer_class"] != "Lambda" else ""
+    name = f" {fn['function']}" if fn["function"] else ""
+    text = f"  {head}{slot}: {fn['kind']}{name}"
+    if fn["kind"].endswith(_STORED):
+        names = "unknown" if fn["globals"] is None else ", ".join(fn["globals"]) or "none"
+        text += f"; reads globals: {names}"
+        text += f"; closure {', '.join(fn['closure'])}" if fn.get("closure") else ""
+        text += f"; bytecode of CPython {fn['python']}" if fn.get("python") else ""
+        text += " (raw_unicode_escape, Keras 1/2.0)" if fn.get("encoding") == "raw_unicode_escape" else ""
+    text += " (nested)" if fn.get("nested") else ""
+    return text + (f" -- {fn['note']}" if fn.get("note") else "")
 
 
 def text(prediction: dict[str, Any]) -> str:
@@ -116,24 +210,32 @@ def text(prediction: dict[str, Any]) -> str:
     lines += [f"  note: {n}" for n in m["notes"]]
     if prediction["custom_objects"]:
         lines.append(f"  a loader passes: {_custom_objects(prediction['custom_objects'])}")
-    for lam in m["lambdas"]:
-        names = "unknown" if lam["globals"] is None else ", ".join(lam["globals"]) or "none"
-        closure = f"; closure {', '.join(lam['closure'])}" if lam.get("closure") else ""
-        bytecode = f"; bytecode of CPython {lam['python']}" if lam.get("python") else ""
+    lines += [_function_line(fn) for fn in m["functions"]]
+    if m["root_class"]:
         lines.append(
-            f"  Lambda {lam['layer']}: {lam['kind']}{' ' + lam['function'] if lam['function'] else ''}; "
-            f"reads globals: {names}{closure}{bytecode}"
+            f"  custom root class: {m['root_class']} (a subclassed Model saved whole: loading needs the class)"
         )
     if m["custom_classes"]:
-        lines.append(f"  custom classes (custom_objects or registration needed): {', '.join(m['custom_classes'])}")
+        lines.append(
+            f"  custom classes (custom_objects or registration needed): {', '.join(m['custom_classes'])} "
+            f"(judged against {m['builtin_classes']})"
+        )
     if m["hub_layers"]:
         lines.append(f"  hub layers: {', '.join(m['hub_layers'])}")
-    if not prediction["patterns"]:
+    if prediction["vectors"]:
+        lines.append(f"  code-on-load vectors ({len(prediction['vectors'])}):")
+    for v in prediction["vectors"]:
+        lines.append(f"    [{v['kind']}] {v['where']}: {v['note']}")
+        for line in (v.get("measured") or {}).get("lines", []):
+            ranges = "; ".join(f"{r['value']} {r['versions']}" for r in line["ranges"])
+            lines.append(f"      measured ({CANARY}, {v['measured']['format']}), {line['flavour']}: {ranges}")
+    plain = not (prediction["patterns"] or m["functions"] or prediction["vectors"])
+    if plain:
         lines.append("  no catalog pattern: built-in layers only (what the matrix calls a plain model)")
     for p in prediction["patterns"]:
         lines.append(f"  pattern {p['scenario']} ({p['why']}), format {p['format']}:")
         for line in p["same_env"]:
-            ranges = "; ".join(f"{STATUS_LABELS[r['status']][1]} {r['versions']}" for r in line["ranges"])  # type: ignore[index]
+            ranges = "; ".join(f"{_status(r['status'])} {r['versions']}" for r in line["ranges"])
             lines.append(f"    each {line['flavour']} env loading a file it saved itself: {ranges}")
         if p["from_saved_in"]:
             lines.append(f"    saved in {prediction['saved_in']}, loaded in:")
@@ -141,5 +243,7 @@ def text(prediction: dict[str, Any]) -> str:
                 fix = f" (fix: {c['fix']})" if c["fix"] and c["status"] != "pass" else ""
                 if c["status"] == "pass_custom_objects" and prediction["custom_objects"]:
                     fix = f" (load with {_custom_objects(prediction['custom_objects'])})"
-                lines.append(f"      {c['load_row']}: {STATUS_LABELS[c['status']][1]}{fix}")  # type: ignore[index]
+                lines.append(f"      {c['load_row']}: {_status(c['status'])}{fix}")
+    if prediction["saved_in"] is None and m["keras_version"] and line_of(m["keras_version"]) == "standalone":
+        lines.append(f"  saved in: no grid row saves with standalone Keras {m['keras_version']}")
     return "\n".join(lines) + "\n"

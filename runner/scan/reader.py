@@ -2,14 +2,22 @@
 
 No ``load_model``, no TensorFlow or Keras import, no unpickling, no ``marshal.loads``:
 the HDF5 attributes are read with h5py, a ``.keras`` file with zipfile and json, a
-SavedModel's protobufs with a small wire-format reader, and stored lambdas with
-:mod:`runner.scan.bytecode`. Bad input is a :class:`ScanError` (one line, exit code 2).
+SavedModel's protobufs with a small wire-format reader (runner.scan.wire), stored
+functions with runner.scan.bytecode, pickles by their opcodes (runner.scan.pickles). Bad
+input is a :class:`ScanError`: one line on stderr, exit code 2, never a traceback.
+
+A scan is a pipeline of steps, each testable alone: :func:`read_source` (the bytes: format,
+config, compile config, versions, what the container itself holds), :func:`model_layers`
+(every layer, nested and root included), :func:`stored_functions` (every function a load
+deserializes), :func:`classes` (custom ones, judged against the saving Keras's own list)
+and :func:`config_vectors` (what in the config reaches outside the file).
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,30 +25,45 @@ from typing import Any
 
 from runner.core.errors import KerasCompatError
 
+from . import archive, config, savedmodel
 from .bytecode import Unreadable, stored_code
+from .classes import Builtins, builtins_for, line_of
+from .vectors import KERAS_PACKAGES, Vector, looks_like_path, outside, risky
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
+LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
 BUILTIN_NAMES = frozenset(dir(builtins))
+_SMALL = 1024  # an LFS pointer is ~130 bytes; only files this small are opened to check for one
 
 
 class ScanError(KerasCompatError):
     exit_code = 2
 
 
-@dataclass
-class LambdaInfo:
-    layer: str
-    kind: str  # "python lambda (stored bytecode)", "named function", "registered object", "unknown"
-    function: str | None  # the function's name for a named function or registered object
+@dataclass(frozen=True, kw_only=True)
+class FunctionInfo:
+    """One stored function: a Lambda's function/output_shape/mask, a Keras 1 Merge mode, a compiled loss."""
+
+    layer: str  # the layer's name, or "compile_config" / "training_config"
+    layer_class: str
+    slot: str
+    where: str
+    nested: bool  # inside a wrapper, a submodel or a Merge branch
+    kind: str  # "python lambda (stored bytecode)", "python function (stored bytecode)", "named function",
+    # "registered object", "unknown"
+    function: str | None  # the function's name for a named function, stored named function or registered object
     globals: list[str] | None  # names the stored code reads and does not define; None: unknown
     builtins: list[str] = field(default_factory=list)
     closure: list[str] | None = None
     python: str | None = None  # CPython versions the stored bytecode is from
+    encoding: str | None = None  # base64, raw_unicode_escape
+    windows: bool = False  # saved on Windows: the stored bytes are corrupted
+    module: str | None = None
     note: str = ""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ModelFacts:
     path: str
     format: str  # h5, keras (zip), keras_h5 (HDF5 under a .keras name), savedmodel
@@ -48,249 +71,404 @@ class ModelFacts:
     tf_version: str | None
     backend: str | None
     layers: int
-    lambdas: list[LambdaInfo]
+    functions: list[FunctionInfo]
     custom_classes: list[str]
+    root_class: str | None  # the root's class when it is custom (a subclassed Model saved whole)
     hub_layers: list[str]
+    vectors: list[Vector]
+    builtin_classes: str  # which measured Keras version's built-in classes the file was judged against
     notes: list[str] = field(default_factory=list)
 
 
-# Layer and model classes Keras ships (Keras 2 configs name a class without its module).
-_BUILTIN_CLASSES = frozenset(
-    """Model Functional Sequential InputLayer Dense Lambda Activation Dropout Flatten Reshape Permute RepeatVector
-    Conv1D Conv2D Conv3D SeparableConv1D SeparableConv2D DepthwiseConv2D Conv2DTranspose Conv3DTranspose
-    MaxPooling1D MaxPooling2D MaxPooling3D AveragePooling1D AveragePooling2D AveragePooling3D GlobalMaxPooling1D
-    GlobalMaxPooling2D GlobalAveragePooling1D GlobalAveragePooling2D BatchNormalization LayerNormalization
-    Embedding LSTM GRU SimpleRNN Bidirectional TimeDistributed RNN LSTMCell GRUCell SimpleRNNCell Add Subtract
-    Multiply Average Maximum Minimum Concatenate Dot Masking ZeroPadding1D ZeroPadding2D UpSampling1D UpSampling2D
-    Cropping1D Cropping2D MultiHeadAttention Attention AdditiveAttention LeakyReLU PReLU ELU ReLU Softmax
-    ThresholdedReLU GaussianNoise GaussianDropout AlphaDropout SpatialDropout1D SpatialDropout2D Rescaling
-    Normalization TextVectorization StringLookup IntegerLookup CategoryEncoding Hashing Resizing CenterCrop
-    UnitNormalization Identity EinsumDense TFOpLambda SlicingOpLambda TFSMLayer""".split()
-)
+@dataclass(kw_only=True)
+class Source:
+    """What :func:`read_source` takes from the container: the config and everything around it."""
+
+    format: str
+    config: dict | None
+    compile: list[tuple[str, Any]] = field(default_factory=list)  # ("compile_config" | "training_config", dict)
+    keras_version: str | None = None
+    tf_version: str | None = None
+    backend: str | None = None
+    nodes: list[tuple[str, dict]] = field(default_factory=list)  # SavedModel layer nodes (subclassed models)
+    vectors: list[Vector] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def _h5_attrs(path: Path) -> dict[str, Any]:
+def _lfs(path: Path, head: bytes) -> None:
+    if head.startswith(LFS_MAGIC):
+        raise ScanError(
+            f"{path}: a Git LFS pointer, not the file itself (the repository stores it in LFS): run `git lfs pull`"
+        )
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value.item() if hasattr(value, "item") and getattr(value, "shape", None) == () else value
+
+
+def _json(raw: Any, where: str) -> Any:
+    try:
+        return json.loads(_text(raw))
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ScanError(f"{where} holds damaged JSON ({type(exc).__name__}: {exc}); save the model again") from None
+
+
+def _h5(path: Path) -> Source:
     import h5py  # reads attributes only; nothing in the file is executed
 
     try:
         with h5py.File(path, "r") as f:
-            return {k: (v.decode("utf-8") if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    except OSError as exc:
+            attrs = {k: f.attrs[k] for k in f.attrs.keys()}
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ScanError(f"{path}: not a readable HDF5 file ({exc}); is it truncated?") from None
-
-
-def _wire(buf: bytes) -> list[tuple[int, int, Any]]:
-    """Protocol buffer wire format: ``(field, wire type, value)``; length-delimited values stay bytes."""
-    out: list[tuple[int, int, Any]] = []
-    pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        value, shift = 0, 0
-        while True:
-            if pos >= len(buf):
-                raise ScanError("truncated protobuf")
-            byte = buf[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value
-
-    while pos < len(buf):
-        key = varint()
-        number, kind = key >> 3, key & 7
-        if kind == 0:
-            out.append((number, kind, varint()))
-        elif kind == 2:
-            n = varint()
-            out.append((number, kind, buf[pos : pos + n]))
-            pos += n
-        elif kind == 1:
-            out.append((number, kind, buf[pos : pos + 8]))
-            pos += 8
-        elif kind == 5:
-            out.append((number, kind, buf[pos : pos + 4]))
-            pos += 4
-        else:
-            raise ScanError(f"unsupported protobuf wire type {kind}")
-    return out
-
-
-def _savedmodel(path: Path) -> tuple[dict | None, str | None, str | None, list[str]]:
-    """(model config, keras version, tf version, notes) of a SavedModel directory.
-
-    The Keras config is in ``keras_metadata.pb`` (TF 2.5+ Keras 2) or, before that, in the
-    root object's ``user_object.metadata`` inside ``saved_model.pb``. Keras 3's ``export()``
-    and ``tf.saved_model.save`` store no Keras config at all.
-    """
-    notes: list[str] = []
-    tf_version, root_meta = None, None
-    for number, _, meta_graph in _wire((path / "saved_model.pb").read_bytes()):
-        if number != 2:  # SavedModel.meta_graphs
-            continue
-        for n2, _, part in _wire(meta_graph):
-            if n2 == 1:  # MetaInfoDef: tensorflow_version = 5
-                tf_version = next((v.decode() for n3, _, v in _wire(part) if n3 == 5), tf_version)
-            elif n2 == 7 and root_meta is None:  # SavedObjectGraph: nodes = 1, the root first
-                root = next((v for n3, _, v in _wire(part) if n3 == 1), b"")
-                user = next((v for n4, _, v in _wire(root) if n4 == 4), b"")  # SavedObject.user_object
-                fields = {n5: v for n5, _, v in _wire(user)}
-                if fields.get(1, b"").startswith(b"_tf_keras_") and fields.get(3):
-                    root_meta = json.loads(fields[3])
-        break
-    metadata = path / "keras_metadata.pb"
-    if metadata.exists():
-        for number, _, node in _wire(metadata.read_bytes()):
-            fields = {n: v for n, _, v in _wire(node)} if number == 1 else {}
-            if fields.get(3) == b"root":
-                root_meta = json.loads(fields.get(5, b"{}"))
-                break
-    if root_meta is None:
-        notes.append(
-            "no Keras config: an exported graph (tf.saved_model.save / Keras 3 export()); loading it "
-            "restores TF functions, not Python code stored by Keras"
+    if "model_config" not in attrs:
+        raise ScanError(
+            f"{path}: HDF5 without a model config (a weights-only file?); it holds no model to scan, "
+            "rebuild the model from code and load_weights() it"
         )
-        return None, None, tf_version, notes
-    config = {"class_name": root_meta.get("class_name"), "config": root_meta.get("config")}
-    return config, root_meta.get("keras_version"), tf_version, notes
+    fmt = "keras_h5" if path.suffix == ".keras" else "h5"
+    root = _json(attrs["model_config"], f"{path}: model_config")
+    src = Source(format=fmt, config=root if isinstance(root, dict) else None)
+    if "training_config" in attrs:
+        src.compile.append(("training_config", _json(attrs["training_config"], f"{path}: training_config")))
+    versions = {k: _text(attrs.get(k)) for k in ("keras_version", "backend")}
+    src.keras_version = versions["keras_version"] if isinstance(versions["keras_version"], str) else None
+    src.backend = versions["backend"] if isinstance(versions["backend"], str) else None
+    if fmt == "keras_h5":
+        src.vectors.append(
+            Vector(
+                kind="hdf5_as_keras",
+                where=path.name,
+                note="an HDF5 file under a .keras name (TF <= 2.12 wrote it): TF 2.13-2.15 and tf-keras route "
+                "it to the legacy HDF5 loader, where stored Lambda code runs without a safe_mode check; "
+                "Keras 3 refuses it as a .keras zip (rename it to .h5)",
+            )
+        )
+    return src
 
 
-def read_config(path: Path) -> tuple[str, dict | None, dict[str, Any], list[str]]:
-    """(format, model config, versions, notes) of the model at ``path``."""
+def _zip(path: Path) -> Source:
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if "config.json" not in names:
+                raise ScanError(f"{path}: a zip without config.json is not a .keras model")
+            root = _json(z.read("config.json"), f"{path}: config.json")
+            meta = _json(z.read("metadata.json"), f"{path}: metadata.json") if "metadata.json" in names else {}
+            notes: list[str] = []
+            vectors = archive.scan_archive(z, notes)
+    except zipfile.BadZipFile as exc:
+        raise ScanError(f"{path}: a truncated or corrupt zip ({exc}); save the model again") from None
+    except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ScanError(
+            f"{path}: a zip that cannot be read ({type(exc).__name__}: {exc}); save the model again"
+        ) from None
+    if not isinstance(root, dict):
+        raise ScanError(f"{path}: config.json is not a Keras model config (a {type(root).__name__})")
+    src = Source(format="keras", config=root, vectors=vectors, notes=notes)
+    if isinstance(root.get("compile_config"), dict):
+        src.compile.append(("compile_config", root["compile_config"]))
+    meta = meta if isinstance(meta, dict) else {}
+    version = meta.get("keras_version")
+    src.keras_version = version if isinstance(version, str) else None
+    return src
+
+
+def _savedmodel(path: Path) -> Source:
+    pb = path / "saved_model.pb"
+    if not pb.is_file():
+        raise ScanError(
+            f"{path}: a directory without saved_model.pb is not a SavedModel; pass a .h5, .keras or SavedModel path"
+        )
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        if file.stat().st_size < _SMALL:
+            _lfs(file, file.read_bytes()[: len(LFS_MAGIC)])
+    metadata = path / "keras_metadata.pb"
+    try:
+        facts = savedmodel.read(pb.read_bytes(), metadata.read_bytes() if metadata.is_file() else None)
+    except savedmodel.SavedModelError as exc:
+        raise ScanError(f"{path}: {exc}; the SavedModel is damaged, save or copy it again") from None
+    src = Source(
+        format="savedmodel",
+        config=facts.config,
+        keras_version=facts.keras_version,
+        tf_version=facts.tf_version,
+        backend=facts.backend,
+        nodes=facts.nodes,
+        vectors=facts.vectors,
+        notes=facts.notes,
+    )
+    if facts.training_config:
+        src.compile.append(("training_config", facts.training_config))
+    # The model's own files are protobufs and checkpoints; anything else (assets/, extra files) is
+    # checked for pickles, which TF never unpickles but code that loads the asset might.
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(path).as_posix()
+        if rel in ("saved_model.pb", "keras_metadata.pb", "fingerprint.pb") or rel.startswith("variables/"):
+            continue
+        with file.open("rb") as f:
+            data = f.read(archive.READ_LIMIT)
+        src.vectors += archive.scan_bytes(data, rel, rel, src.notes)
+    return src
+
+
+def read_source(path: Path) -> Source:
+    """The container read as data: which format, the config, the versions and what the container holds."""
     if not path.exists():
         raise ScanError(f"{path}: no such file or directory")
     if path.is_dir():
-        if not (path / "saved_model.pb").exists():
-            raise ScanError(
-                f"{path}: a directory without saved_model.pb is not a SavedModel; pass a .h5, .keras or SavedModel path"
-            )
-        config, keras_version, tf_version, notes = _savedmodel(path)
-        return "savedmodel", config, {"keras": keras_version, "tf": tf_version, "backend": None}, notes
-    head = path.read_bytes()[:8]
+        return _savedmodel(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(LFS_MAGIC))
+    except OSError as exc:
+        raise ScanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    _lfs(path, head)
     if head.startswith(HDF5_MAGIC):
-        attrs = _h5_attrs(path)
-        if "model_config" not in attrs:
-            raise ScanError(
-                f"{path}: HDF5 without a model config (a weights-only file?); it holds no model to scan, "
-                "rebuild the model from code and load_weights() it"
-            )
-        fmt = "keras_h5" if path.suffix == ".keras" else "h5"
-        notes = (
-            [
-                "an HDF5 file under a .keras name (Keras 2 wrote it): Keras 3 refuses it as a .keras zip; "
-                "rename it to .h5"
-            ]
-            if fmt == "keras_h5"
-            else []
-        )
-        versions = {"keras": attrs.get("keras_version"), "tf": None, "backend": attrs.get("backend")}
-        return fmt, json.loads(attrs["model_config"]), versions, notes
+        return _h5(path)
     if head.startswith(ZIP_MAGIC):
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-                if "config.json" not in names:
-                    raise ScanError(f"{path}: a zip without config.json is not a .keras model")
-                config = json.loads(z.read("config.json"))
-                meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
-        except zipfile.BadZipFile as exc:
-            raise ScanError(f"{path}: a truncated or corrupt zip ({exc}); save the model again") from None
-        return "keras", config, {"keras": meta.get("keras_version"), "tf": None, "backend": None}, []
+        return _zip(path)
+    if path.name == "saved_model.pb" or path.suffix == ".pb":
+        raise ScanError(f"{path}: a protobuf file; pass the SavedModel directory that holds it")
     raise ScanError(f"{path}: not a Keras model (neither HDF5, a .keras zip nor a SavedModel directory)")
 
 
-def _layers(node: Any) -> list[dict]:
-    """Every layer config in a model config (the items of its ``layers`` lists), nested models included."""
-    out: list[dict] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "layers" and isinstance(value, list):
-                layers = [v for v in value if isinstance(v, dict) and "class_name" in v]
-                out += layers
-                for layer in layers:
-                    out += _layers(layer.get("config"))
-            elif isinstance(value, dict | list):
-                out += _layers(value)
-    elif isinstance(node, list):
-        for value in node:
-            out += _layers(value)
-    return out
+def model_layers(src: Source) -> list[config.LayerRef]:
+    """The root and every layer under it; for a SavedModel whose root config lists no layers (a subclassed
+    model), the Keras layer nodes of its object graph."""
+    refs = config.layers(src.config) if src.config else []
+    if refs and not any(r.depth > 0 for r in refs) and src.nodes:
+        for node_path, meta in src.nodes:
+            if isinstance(meta.get("class_name"), str):
+                node = {"class_name": meta["class_name"], "config": meta.get("config") or {"name": meta.get("name")}}
+                depth = node_path.count(".")
+                for ref in config.layers(node):
+                    refs.append(
+                        config.LayerRef(
+                            class_name=ref.class_name,
+                            name=ref.name,
+                            module=ref.module,
+                            registered_name=ref.registered_name,
+                            where=f"{node_path} {ref.where}",
+                            depth=ref.depth + max(depth, 1),
+                            config=ref.config,
+                            keras3_style=ref.keras3_style,
+                        )
+                    )
+    return refs
 
 
-def _lambda(layer: dict) -> LambdaInfo:
-    config = layer["config"]
-    name = str(config.get("name", "?"))
-    function = config.get("function")
-    encoded = None
-    if isinstance(function, dict) and function.get("class_name") == "__tuple__":  # Keras 2 in a SavedModel
-        function = function.get("items")
-    if config.get("function_type") == "lambda" and isinstance(function, list) and function:  # Keras 2
-        encoded = function[0]
-    elif isinstance(function, dict) and function.get("class_name") == "__lambda__":  # Keras 3
-        encoded = (function.get("config") or {}).get("code")
-    elif isinstance(function, dict):  # Keras 3: a named function or a registered object
-        kind = "named function" if function.get("class_name") == "function" else "registered object"
-        return LambdaInfo(name, kind, str(function.get("config")), None, note="looked up by name when loading")
-    elif isinstance(function, str):  # Keras 2 function_type "function"
-        return LambdaInfo(
-            name,
-            "named function",
-            function,
-            None,
-            note=f"looked up by name in module {config.get('module')!r} when loading",
+def stored_functions(src: Source, refs: list[config.LayerRef]) -> list[config.StoredFunction]:
+    found: list[config.StoredFunction] = []
+    for ref in refs:
+        found += config.functions_in(config.own_items(ref.config, ref.where), ref)
+    for name, compiled in src.compile:
+        found += config.functions_in(config.own_items(compiled, name), None)
+    for ref in refs:
+        if config.lambda_without_function(ref, found):
+            found.append(
+                config.StoredFunction(layer=ref, slot="function", where=f"{ref.where}.function", form="unknown")
+            )
+    return found
+
+
+def _decoded(fn: config.StoredFunction) -> FunctionInfo:
+    layer = fn.layer
+    base: dict[str, Any] = {
+        "layer": layer.name if layer else fn.where.split(".")[0],
+        "layer_class": layer.class_name if layer else fn.where.split(".")[0],
+        "slot": fn.slot,
+        "where": fn.where,
+        "nested": bool(layer and layer.depth >= 2),
+        "module": fn.module,
+    }
+    if fn.form == "named":
+        lookup = f"looked up by name (module {fn.module!r})" if fn.module else "looked up by name"
+        return FunctionInfo(
+            **base, kind="named function", function=fn.name, globals=None, note=f"{lookup} when loading"
         )
-    if not isinstance(encoded, str):
-        return LambdaInfo(name, "unknown", None, None, note="the stored function has an unknown form")
+    if fn.form == "registered":
+        return FunctionInfo(
+            **base, kind="registered object", function=fn.name, globals=None, note="looked up by name when loading"
+        )
+    if fn.encoded is None:
+        return FunctionInfo(
+            **base, kind="unknown", function=None, globals=None, note="the stored function has an unknown form"
+        )
     try:
-        code = stored_code(encoded)
+        code = stored_code(fn.encoded)
     except Unreadable as exc:
-        return LambdaInfo(
-            name,
-            "python lambda (stored bytecode)",
-            None,
-            None,
+        return FunctionInfo(
+            **base,
+            kind="python lambda (stored bytecode)",
+            function=None,
+            globals=None,
             note=f"bytecode not readable here ({exc}): free names unknown",
         )
-    kind = "python lambda (stored bytecode)" if code.name == "<lambda>" else "python function (stored bytecode)"
-    return LambdaInfo(
-        name,
-        kind,
-        None if code.name == "<lambda>" else code.name,
+    named = code.name != "<lambda>"
+    note = (
+        "saved on Windows: this stored code cannot run anywhere; rebuild and load weights "
+        "(func_dump replaced its backslash bytes with '/')"
+        if code.windows
+        else ""
+    )
+    return FunctionInfo(
+        **base,
+        kind="python function (stored bytecode)" if named else "python lambda (stored bytecode)",
+        function=code.name if named else None,
         globals=[n for n in code.globals if n not in BUILTIN_NAMES],
         builtins=[n for n in code.globals if n in BUILTIN_NAMES],
         closure=list(code.freevars),
         python=code.python,
+        encoding=code.encoding,
+        windows=code.windows,
+        note=note,
     )
+
+
+def _builtin(ref: config.LayerRef, known: Builtins) -> bool:
+    if ref.keras3_style and ref.module:  # Keras 3 / tf.keras 2.13+ .keras: the module says where it comes from
+        return ref.module.split(".")[0] in KERAS_PACKAGES
+    return ref.class_name in known.names
+
+
+def classes(refs: list[config.LayerRef], known: Builtins) -> tuple[list[str], str | None, list[str]]:
+    """(custom classes, the root's class when custom, hub handles)."""
+    custom, hub = [], []
+    root = None
+    for ref in refs:
+        if ref.class_name == "KerasLayer":
+            cfg = ref.config if isinstance(ref.config, dict) else {}
+            hub.append(str(cfg.get("handle") or ref.name))
+        elif not _builtin(ref, known):
+            custom.append(ref.registered_name if ref.registered_name and ref.keras3_style else ref.class_name)
+            if ref.depth == 0:
+                root = ref.class_name
+    return sorted(set(custom)), root, hub
+
+
+def _module_refs(src: Source, refs: list[config.LayerRef]) -> list[tuple[str, str, str]]:
+    """(where, module, name) of every module a config names: layers, objects in their configs, functions."""
+    out = [(r.where, r.module, r.class_name) for r in refs if r.module]
+    sections = [(r.config, r.where) for r in refs] + [(c, name) for name, c in src.compile]
+    for cfg, where in sections:
+        for item in config.own_items(cfg, where):
+            value = item.value
+            if (
+                isinstance(value, dict)
+                and isinstance(value.get("module"), str)
+                and isinstance(value.get("class_name"), str)
+            ):
+                name = value.get("config") if value["class_name"] == "function" else value["class_name"]
+                out.append((item.where, value["module"], str(name)))
+    return list(dict.fromkeys(out))
+
+
+def config_vectors(src: Source, refs: list[config.LayerRef], functions: list[FunctionInfo]) -> list[Vector]:
+    out: list[Vector] = []
+    for fn in functions:
+        if fn.kind.endswith("(stored bytecode)"):
+            what = f"{fn.layer_class} {fn.layer!r} {fn.slot}" if fn.layer_class != fn.layer else fn.where
+            python = f" (CPython {fn.python})" if fn.python else ""
+            if fn.layer_class in ("compile_config", "training_config"):
+                out.append(
+                    Vector(
+                        kind="compile_code",
+                        where=fn.where,
+                        note=f"the compiled {fn.slot} is stored Python bytecode{python}: "
+                        "load_model(compile=True), the default, deserializes it",
+                    )
+                )
+            else:
+                nested = " (nested: scanners that read only the top-level config.layers miss it)" if fn.nested else ""
+                out.append(
+                    Vector(
+                        kind="nested_stored_code" if fn.nested else "stored_code",
+                        where=fn.where,
+                        note=f"{what} is stored Python bytecode{python}: loading unmarshals it and "
+                        f"runs it{nested}" + ("; saved on Windows, corrupted" if fn.windows else ""),
+                    )
+                )
+        if fn.kind == "named function" and fn.function and fn.module:
+            why = risky(fn.module, fn.function)
+            if why:
+                out.append(Vector(kind="risky_function", where=fn.where, note=f"a stored function names {why}"))
+    flagged = {(v.where, v.kind) for v in out}
+    for where, module, name in _module_refs(src, refs):
+        why = risky(module, name)
+        if why and (where, "risky_function") not in flagged:
+            out.append(Vector(kind="risky_function", where=where, note=f"the config names {why}"))
+            flagged.add((where, "risky_function"))
+        elif outside(module):
+            out.append(
+                Vector(
+                    kind="module_import",
+                    where=where,
+                    note=f"names module {module!r} ({name}): Keras 3.0-3.8 import any module a config names "
+                    "(CVE-2025-1550; 3.9 allows only keras, keras_hub, keras_cv, keras_nlp)",
+                )
+            )
+    for ref in refs:
+        for item in config.own_items(ref.config, ref.where):
+            if isinstance(item.value, str) and item.key not in ("class_name", "module", "registered_name"):
+                if looks_like_path(item.key, item.value):
+                    what = "a URL" if "://" in item.value else "a file path"
+                    out.append(
+                        Vector(
+                            kind="file_path",
+                            where=item.where,
+                            note=f"{what} in {ref.class_name} {ref.name!r}: {item.value[:120]!r} "
+                            f"({item.key}), opened or fetched while the layer is built",
+                        )
+                    )
+    return out
+
+
+def _notes(src: Source, refs: list[config.LayerRef]) -> list[str]:
+    notes = list(src.notes)
+    if src.config and isinstance(src.config.get("config"), list):
+        notes.append("a list-form Sequential config (Keras 1, or Keras 2 up to 2.2.2): its layers are the config list")
+    if line_of(src.keras_version) == "standalone" and (src.keras_version or "").startswith("1."):
+        notes.append(
+            f"saved by Keras {src.keras_version}: Keras 1 layer names and arguments (Convolution2D, Merge, "
+            "border_mode, input_dtype...) were renamed in Keras 2"
+        )
+    return notes
 
 
 def scan(path: Path) -> ModelFacts:
-    fmt, config, versions, notes = read_config(path)
-    layers = _layers(config) if config else []
-    lambdas = [_lambda(layer) for layer in layers if layer["class_name"] == "Lambda"]
-    custom = sorted(
-        {
-            layer["class_name"]
-            for layer in layers
-            if layer["class_name"] not in _BUILTIN_CLASSES
-            and layer["class_name"] != "KerasLayer"
-            and (layer.get("module") in (None, "") or not str(layer.get("module")).startswith("keras"))
-        }
-    )
-    hub = [
-        str(layer["config"].get("handle") or layer["config"].get("name"))
-        for layer in layers
-        if layer["class_name"] == "KerasLayer"
-    ]
+    """Everything scan reports about the model at ``path``; ScanError (one line) for anything else."""
+    try:
+        return _scan(path)
+    except ScanError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OSError, EOFError,
+            struct.error, zipfile.BadZipFile, NotImplementedError, MemoryError, OverflowError) as exc:  # fmt: skip
+        # A file crafted to break an assumption the readers make: still one line, naming what broke.
+        raise ScanError(f"{path}: cannot be read as a Keras model ({type(exc).__name__}: {exc})") from None
+
+
+def _scan(path: Path) -> ModelFacts:
+    src = read_source(path)
+    refs = model_layers(src)
+    functions = [_decoded(f) for f in stored_functions(src, refs)]
+    known = builtins_for(src.keras_version)
+    custom, root, hub = classes(refs, known)
+    vectors = src.vectors + config_vectors(src, refs, functions)
     return ModelFacts(
-        str(path),
-        fmt,
-        versions.get("keras"),
-        versions.get("tf"),
-        versions.get("backend"),
-        len(layers),
-        lambdas,
-        custom,
-        hub,
-        notes,
+        path=str(path),
+        format=src.format,
+        keras_version=src.keras_version,
+        tf_version=src.tf_version,
+        backend=src.backend,
+        layers=sum(1 for r in refs if r.depth > 0),
+        functions=functions,
+        custom_classes=custom,
+        root_class=root,
+        hub_layers=hub,
+        vectors=list(dict.fromkeys(vectors)),
+        builtin_classes=known.describe(),
+        notes=_notes(src, refs),
     )
