@@ -10,8 +10,9 @@ Lambda global (closure scalar, rebound), custom_objects leaked into
 the Keras module by TF 2.0-2.2 (a second model loaded after another one), a global
 registry (registered classes), a hub layer and a custom activation.
 
-The fork engine runs twice, in two shuffled orders, each with its own saves: records
-and saved weights must be the same in both and equal to the fresh reference's.
+The fork engine runs twice, in two shuffled orders, each with its own saves and several
+children of one harness running at once: records and saved weights must be the same in both
+and equal to the fresh reference's.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     rows = list(ROWS.values())
     work = {name: tmp_path_factory.mktemp(name) for name in ("order1", "order2")}
     out = {}
-    for seed, name in ((1, "order1"), (2, "order2")):
+    # several children of one harness at once (3 and 4 CPU slots on a 2-core machine: oversubscribed on
+    # purpose), each still one request in a process of its own
+    for seed, name, slots in ((1, "order1", 3), (2, "order2", 4)):
         out[name] = Engine(
             backend=RowBackends(work=work[name]),
             work=work[name],
@@ -107,6 +110,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
             formats=FORMATS,
             lazy="always",
             shuffle=seed,
+            jobs=slots,
         ).run(rows, PAIRS)
     # the reference loads order1's artifacts, each in a fresh interpreter, with no cache
     out["fresh"] = Engine(

@@ -20,6 +20,7 @@ from runner.run.backends import Env
 from runner.run.catalog import load_catalog
 from runner.run.engine import Engine
 from runner.run.grid import parse_grid
+from runner.run.state import Progress
 from runner.run.workers import RowSession
 
 FAKE = (str(Path(__file__).parent / "fake" / "harness.py"),)
@@ -220,15 +221,13 @@ def test_identical_artifacts_are_loaded_once_per_load_row(tmp_path: Path) -> Non
     assert all(by_row[(s, f, o, a)] == by_row[(s, f, o, b)] for (s, f, o, _) in by_row)
 
 
-class _StopAfter:
+class _StopAfter(Progress):
     """A progress that asks the engine to stop once ``n`` cells are done (what Ctrl-C does)."""
 
     def __init__(self, n: int) -> None:
         self.n, self.done, self.engine = n, 0, None
 
-    def start(self, total: int) -> None: ...
-
-    def advance(self, row: str, n: int, failures: int) -> None:
+    def advance(self, row: str, n: int, failures: int, **_: object) -> None:
         self.done += n
         if self.done >= self.n and self.engine is not None:
             self.engine.stopping.set()

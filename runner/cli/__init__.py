@@ -42,6 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from runner.run.engine import Engine
     from runner.run.state import Progress
 
+    if args.jobs < 1:
+        raise SelectionError(f"--jobs {args.jobs}: use 1 or more CPU slots (default: the CPU count)")
     grid = load_grid(Path(args.grid) if args.grid else None)
     catalog = load_catalog()
     row_ids = select(args.rows, [r.id for r in grid.rows], "row")
@@ -156,6 +158,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         "  core seconds: " + ", ".join(f"{k} {run.processes[k]:.0f}" for k in ("start_s", "save_s", "load_s")),
         file=sys.stderr,
     )
+    if run.slots:
+        states = ", ".join(f"{k} {v:.0f}s" for k, v in run.slots.items() if k not in ("slots", "busy_share"))
+        print(
+            f"  {run.slots['slots']} slots, {run.slots['busy_share']:.0%} busy ({states}; "
+            f"timeline in {work / 'logs' / 'slots.jsonl'})",
+            file=sys.stderr,
+        )
     for row_id, why in run.no_fork.items():
         print(f"  no fork on {row_id} (a fresh interpreter per request): {why}", file=sys.stderr)
     for row_run in run.rows:
@@ -283,7 +292,12 @@ def parser() -> argparse.ArgumentParser:
         help="artifacts and the results cache (resumable)",
     )
     run.add_argument("--home", default=None, help=f"where envs live (default: $KC_HOME or {default_home()})")
-    run.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows run at once (default: CPU count)")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="CPU slots: saves and loads in flight at once, over every row (default: CPU count)",
+    )
     run.add_argument(
         "--backend", default="uv", choices=sorted(BACKENDS), help="for rows that name none in grid.toml (default: uv)"
     )

@@ -30,6 +30,10 @@ class EnvError(KerasCompatError):
     """An environment could not be built (resolver or interpreter failure)."""
 
 
+class RunningError(KerasCompatError):
+    """Another run holds the work folder (one run per folder: runner/run/store.py WorkLock)."""
+
+
 class HarnessDefect(KerasCompatError):
     """keras-compat's own harness code raised while answering a request: a defect of keras-compat,
     never a finding about TensorFlow or Keras. The run fails and publishes nothing; the cells that

@@ -5,6 +5,8 @@ nothing a load leaves behind (custom objects leaked into a Keras module, registe
 classes, a half-built graph) reaches another load.
 """
 
+import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -105,6 +107,25 @@ def compare(y, y_ref, reference="original"):
                   "message": "max |loaded - %s| = %.6g (rtol=%g, atol=%g)" % (reference, diff, RTOL, ATOL)}
 
 
+def damaged(art_dir, expected):
+    """Why the artifact is not the one its manifest names (a file missing or changed), or None.
+
+    The files a load reads are checked before it reads them: a finding must never rest on a
+    half-written or altered artifact (runner/run/artifacts.py writes the manifest)."""
+    for rel, sha in sorted(expected.items()):
+        path = os.path.join(art_dir, rel)
+        try:
+            with io.open(path, "rb") as handle:
+                h = hashlib.sha256()
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    h.update(block)
+        except (IOError, OSError):
+            return "%s is missing" % rel
+        if h.hexdigest() != sha:
+            return "%s changed since it was saved" % rel
+    return None
+
+
 def load_request(req, keras, load_model_params):
     """Make one load call on one artifact in this process, call the model, compare; returns a record dict."""
     import numpy as np
@@ -114,6 +135,11 @@ def load_request(req, keras, load_model_params):
     fmt, option = req["format"], req["option"]
     art_dir = req["artifact_dir"]
     common.add_root(os.path.dirname(os.path.dirname(art_dir)), "<artifacts>")
+    why = damaged(art_dir, req.get("verify") or {})
+    if why is not None:  # not a finding: the orchestrator saves the scenario again and asks again
+        record.update(outcome="load_error", artifact_damaged=True,
+                      error={"type": "ArtifactDamaged", "message": why, "traceback": ""})
+        return record
     target = private_copy(art_dir, fmt, req.get("scratch") or tempfile.gettempdir())
     ref = np.load(os.path.join(art_dir, "ref.npz"))
     x, y_ref = ref["x"], ref["y"]

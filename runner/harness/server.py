@@ -7,7 +7,9 @@ same, and then forks one child per request. The child resets TensorFlow's runtim
 (a forked child has none of its parent's threads, so it must not use the parent's
 thread pools), runs the request and hands back one record through a pipe; the
 parent never loads a scenario's artifact. A child that hangs is killed at the
-request's time limit; a child that crashes costs that request only.
+request's time limit; a child that crashes costs that request only. Several children
+may run at once (runner/harness/children.py): the orchestrator sends as many requests
+as it has CPU slots for, and each is still one request in a process of its own.
 
 ``fresh`` and ``shared`` modes answer requests in the process itself: ``fresh``
 for one request per process (rows that cannot fork), ``shared`` for every request
@@ -16,21 +18,16 @@ in turn (benchmarks only: loads then see each other's state).
 
 import gc
 import io
-import itertools
 import json
 import os
 import select
 import shutil
-import signal
 import sys
 import tempfile
 import time
-import traceback
-import warnings
 
-from . import calls, common, loading, protocol, saving
+from . import calls, children, common, loading, protocol, saving
 
-_COUNTER = itertools.count()
 _KEEP = []  # runtimes of the parent, never destroyed in a child: their threads do not exist there
 
 
@@ -149,91 +146,6 @@ def _handle(req, keras, params):
                 "error": common.error_info(exc), "max_abs_diff": None, "durations": {}}
 
 
-def _read_all(fd, deadline):
-    """Everything written to ``fd`` until EOF, or None when the deadline passes first."""
-    chunks = []
-    while True:
-        remaining = deadline - time.time()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            return None
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _tail(path):
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return b"", []
-    lines = data.decode("utf-8", "replace").splitlines()
-    return data, lines[-protocol.STDERR_LINES:]
-
-
-def in_child(func, timeout, scratch, keras):
-    """Run ``func()`` (which returns a record dict) in a forked child, with a time limit."""
-    read_fd, write_fd = os.pipe()
-    err_path = os.path.join(scratch, "child-%d.err" % next(_COUNTER))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: fork of a threaded process
-        pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read_fd)
-            err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(err, 1)
-            os.dup2(err, 2)
-            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the parent's requests are not the child's to read
-            common.die_with_parent()
-            reset_runtime(keras)
-            data = json.dumps(func(), sort_keys=True).encode("utf-8")
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write_fd, view):]
-        except BaseException:  # noqa: BLE001
-            traceback.print_exc()
-            code = 70
-        finally:
-            try:
-                sys.stderr.flush()
-                sys.stdout.flush()
-            finally:
-                os._exit(code)
-    os.close(write_fd)
-    start = time.time()
-    try:
-        data = _read_all(read_fd, start + timeout)
-    finally:
-        os.close(read_fd)
-    if data is None:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    raw, tail = _tail(err_path)
-    if raw:
-        sys.stderr.write(raw.decode("utf-8", "replace"))  # the row's log keeps what the child printed
-        sys.stderr.flush()
-    try:
-        os.unlink(err_path)
-    except OSError:
-        pass
-    if data is None:
-        return {"outcome": "timeout", "stage": "load", "durations": {}, "max_abs_diff": None,
-                "error": {"type": "WorkerDied", "traceback": "",
-                          "message": "no answer within %.0fs; the process was killed" % timeout}}
-    try:
-        return json.loads(data.decode("utf-8"))
-    except ValueError:
-        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        return {"outcome": "crash", "stage": "load", "durations": {}, "max_abs_diff": None,
-                "exit_code": code, "stderr_tail": tail, "error": None}
-
-
 def open_protocol():
     """The protocol stream: the original stdout. Everything the libraries print goes to stderr."""
     fd = os.dup(1)
@@ -279,8 +191,9 @@ def serve(args):
             gc.collect()
             gc.freeze()
             probe_dir = tempfile.mkdtemp(dir=scratch)
-            probe = in_child(lambda: {"outcome": "ok", "steps": warm_cycle(keras, probe_dir, ["h5"], params)},
-                             args.probe_timeout, scratch, keras)
+            probe = children.in_child(
+                lambda: {"outcome": "ok", "steps": warm_cycle(keras, probe_dir, ["h5"], params)},
+                args.probe_timeout, scratch, lambda: reset_runtime(keras))
             steps = probe.get("steps") or {}
             if probe["outcome"] == "ok" and all(isinstance(steps.get(k), float) for k in ("kernels", "call_h5")):
                 ready["fork"] = True
@@ -288,40 +201,75 @@ def serve(args):
                 ready["fork_error"] = "a forked child could not load and call a Dense model: %s" % (
                     json.dumps(steps) if steps else probe["outcome"])
         emit(out, ready)
-        declares = {}
-        while True:
-            line = sys.stdin.readline()
-            if not line:
-                break
-            line = line.strip()
-            if not line:
-                continue
-            req = json.loads(line)
-            req["scratch"] = scratch  # a load copies its artifact under here (loading.private_copy)
-            begun = time.time()
-            why = None
-            if req["kind"] == "load":
-                path = req["scenario_file"]
-                if path not in declares:
-                    from .scenario import serve_declares
-                    declares[path] = serve_declares(path)
-                why = loading.not_applicable(req["format"], req["option"], declares[path], keras3, params,
-                                             req.get("written"))
-            if why is not None:
-                record = {"outcome": "unsupported", "stage": "load", "error": common.unsupported(why),
-                          "max_abs_diff": None, "durations": {}, "mode": "parent"}
-            elif ready["fork"]:
-                record = in_child(lambda: _handle(req, keras, params), req["timeout"], scratch, keras)
-                record["mode"] = "fork"
-            else:
-                record = _handle(req, keras, params)
-                record["mode"] = args.mode
-                if args.mode == "shared":
-                    common.clear_session(keras)
-            record["wall_s"] = round(time.time() - begun, 3)
-            record["id"] = req["id"]
-            record["event"] = protocol.EVENT_RECORD
-            emit(out, record)
+        _answer_requests(out, args.mode, ready["fork"], keras, keras3, params, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+class _Lines(object):
+    """Request lines from a file descriptor, read without blocking past what ``select`` said is there."""
+
+    def __init__(self, fd):
+        self.fd, self.buffer, self.open = fd, b"", True
+
+    def read(self):
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.open = False
+            chunk, self.buffer = self.buffer + b"\n", b""
+        else:
+            chunk, self.buffer = self.buffer + chunk, b""
+        lines = chunk.split(b"\n")
+        self.buffer = lines.pop()
+        return [line.strip() for line in lines if line.strip()]
+
+
+def _answer_requests(out, mode, fork, keras, keras3, params, scratch):
+    """Answer every request on stdin until it closes. Under ``fork`` each request gets a child of its
+    own at once, so several run at the same time (the orchestrator decides how many it sends: one
+    CPU slot each); the records go out as the children finish, each with its request's id."""
+    declares = {}
+    pool = children.Pool()
+    lines = _Lines(sys.stdin.fileno())
+
+    def done(req, record, begun, how):
+        record.setdefault("mode", how)
+        record["wall_s"] = round(time.time() - begun, 3)
+        record["id"] = req["id"]
+        record["event"] = protocol.EVENT_RECORD
+        emit(out, record)
+
+    while lines.open or pool.children:
+        ready, _, _ = select.select(([lines.fd] if lines.open else []) + pool.fds(), [], [], pool.wait_s())
+        for fd in ready:
+            if fd != lines.fd:
+                pool.readable(fd)
+                continue
+            for line in lines.read():
+                req = json.loads(line.decode("utf-8"))
+                req["scratch"] = scratch  # a load copies its artifact under here (loading.private_copy)
+                begun = time.time()
+                why = None
+                if req["kind"] == "load":
+                    path = req["scenario_file"]
+                    if path not in declares:
+                        from .scenario import serve_declares
+                        declares[path] = serve_declares(path)
+                    why = loading.not_applicable(req["format"], req["option"], declares[path], keras3, params,
+                                                 req.get("written"))
+                if why is not None:
+                    done(req, {"outcome": "unsupported", "stage": "load", "error": common.unsupported(why),
+                               "max_abs_diff": None, "durations": {}}, begun, "parent")
+                elif fork:
+                    pool.add(children.start(lambda req=req: _handle(req, keras, params), req["timeout"], scratch,
+                                            lambda: reset_runtime(keras), tag=(req, begun)))
+                else:
+                    record = _handle(req, keras, params)
+                    if mode == "shared":
+                        common.clear_session(keras)
+                    done(req, record, begun, mode)
+        for child, record in pool.collect():
+            req, begun = child.tag
+            record["mode"] = "fork"
+            done(req, record, begun, "fork")

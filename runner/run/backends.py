@@ -42,6 +42,7 @@ class Env:
     lock: dict  # {"python": "3.7.16", "packages": {"name": "version"}}
     lock_hash: str
     build_s: float = 0.0
+    reused: bool = False  # an env built before, still holding its lock (nothing was installed)
 
     def python_argv(self) -> list[str]:
         return [str(self.python)]
@@ -204,7 +205,7 @@ class UvBackend:
         meta = self.locks.built(row, target)
         if meta is not None:
             self.locks.write(row, meta["freeze"])
-            return self._env(row, target, meta, time.monotonic() - start)
+            return self._env(row, target, meta, time.monotonic() - start, reused=True)
         interpreter = find_interpreter(row.python)
         uv = _uv()
         env = cmd.base_env({"UV_PYTHON_DOWNLOADS": "never"})
@@ -242,7 +243,7 @@ class UvBackend:
         tmp.rename(target)
         return self._env(row, target, meta, time.monotonic() - start)
 
-    def _env(self, row: Row, target: Path, meta: dict, elapsed: float) -> Env:
+    def _env(self, row: Row, target: Path, meta: dict, elapsed: float, reused: bool = False) -> Env:
         lock = {"python": meta["python"], "packages": parse_freeze(meta["freeze"])}
         lock_hash = hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()
         return Env(
@@ -252,6 +253,7 @@ class UvBackend:
             lock=lock,
             lock_hash=lock_hash,
             build_s=round(elapsed, 2),
+            reused=reused,
         )
 
 

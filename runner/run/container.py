@@ -150,6 +150,7 @@ class DockerBackend:
             raise EnvError(f"image {row.image or DEFAULT_IMAGE} has Python {python}, the row says {row.python}")
         target = self.env_dir(row)
         meta = self.locks.built(row, target)
+        reused = meta is not None
         if meta is None:
             meta = self._install(row, target, self.locks.path(row) if self.locks.read(row) is not None else None)
         self.locks.write(row, meta["freeze"])
@@ -172,6 +173,7 @@ class DockerBackend:
             lock=lock,
             lock_hash=hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest(),
             build_s=round(time.monotonic() - start, 2),
+            reused=reused,
             image=image_id,
             site=target / "site",
             rw=self.rw,

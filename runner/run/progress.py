@@ -1,4 +1,13 @@
-"""The run's progress: cells done / total, failing so far (by the status rules), time left."""
+"""The run's progress by phase, and a time-left figure from what this run measured.
+
+Phases: envs (built / reused / failed of N), then saves (of the rows × scenarios to save) and
+loads (cells). Cells answered from the results cache are counted apart: they are neither
+work done nor speed. The time left is the slot-seconds of the work still to do, over the CPU
+slots: each remaining cell costs what this run's finished cells of its load row (same-env or
+cross-env) cost, or of all rows until that one has some; each remaining save what this run's
+saves cost; and a harness start for every row not started yet. Until the first cell of this run
+is finished, no cell estimate is given; while envs build, their own estimate.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, TextIO
 
 from .state import Progress as EngineProgress
@@ -13,83 +23,205 @@ from .state import Progress as EngineProgress
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+MIN_CELLS = 5  # cells of one kind before its own cost is trusted
 
-class RichProgress(EngineProgress):
-    """Cells done / total, failures so far and time left, on a rich progress bar."""
+
+class Estimate:
+    """The figures behind a progress line, fed by the engine's events (thread-safe through ``lock``)."""
 
     def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        self.lock = threading.Lock()
+        self.total = 0
+        self.env_total = self.envs_finished = 0
+        self.env_how: Counter = Counter()
+        self.env_started = self.env_last = 0.0
+        self.planned = False
+        self.saves_total = self.saves_done = 0
+        self.save_seconds = 0.0
+        self.cells_left: Counter = Counter()  # (row, same) -> cells still to run
+        self.cells_total = self.cells_done = self.cached = self.failing = 0
+        self.cost: defaultdict[tuple[str, bool], float] = defaultdict(float)  # slot-seconds of this run's cells
+        self.count: Counter = Counter()  # (row, same) -> this run's finished cells
+        self.rows_unstarted: set[str] = set()
+        self.start_seconds = 0.0
+        self.starts = 0
+        self.slots = 1
 
-        self.failures = 0
-        self.bar = Progress(
-            TextColumn("[bold]cells"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failures]} failing"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[row]}"),
-            transient=False,
-        )
-        self.task: TaskID | None = None
+    # -- events -------------------------------------------------------------
+    def envs(self, total: int) -> None:
+        self.env_total, self.env_started = total, time.monotonic()
 
-    def start(self, total: int) -> None:
-        self.bar.start()
-        self.task = self.bar.add_task("cells", total=total, failures=0, row="")
+    def env_done(self, how: str) -> None:
+        self.envs_finished += 1
+        self.env_how[how] += 1
+        self.env_last = time.monotonic()
 
-    def advance(self, row: str, n: int, failures: int) -> None:
-        self.failures += failures
-        assert self.task is not None, "start() first"
-        self.bar.update(self.task, advance=n, failures=self.failures, row=row)
+    def plan(self, saves: int, cells: Counter, slots: int) -> None:
+        self.planned = True
+        self.saves_total, self.cells_left, self.slots = saves, Counter(cells), max(1, slots)
+        self.cells_total = sum(cells.values())
+        self.rows_unstarted = {row for row, _ in cells}
 
-    def stop(self) -> None:
-        self.bar.stop()
+    def started(self, row: str, seconds: float) -> None:
+        self.starts += 1
+        self.start_seconds += seconds
+        self.rows_unstarted.discard(row)
+
+    def saved(self, seconds: float) -> None:
+        self.saves_done += 1
+        self.save_seconds += seconds
+
+    def advance(self, row: str, n: int, failures: int, cached: bool, seconds: float, same: bool) -> None:
+        self.failing += failures
+        if cached:
+            self.cached += n
+            return
+        self.cells_done += n
+        self.cells_left[(row, same)] -= n
+        self.cost[(row, same)] += seconds
+        self.count[(row, same)] += n
+
+    # -- figures -------------------------------------------------------------
+    def env_left_s(self) -> float | None:
+        if not self.envs_finished or self.envs_finished >= self.env_total:
+            return None
+        rate = self.envs_finished / max(1e-6, self.env_last - self.env_started)
+        return (self.env_total - self.envs_finished) / rate
+
+    def left_s(self) -> float | None:
+        """Seconds of work left, over the slots; None before this run finished a cell."""
+        if not self.cells_done:
+            return None
+        by_same: defaultdict[bool, float] = defaultdict(float)
+        n_same: Counter[bool] = Counter()
+        for (row, same), c in self.count.items():
+            by_same[same] += self.cost[(row, same)]
+            n_same[same] += c
+        overall = sum(self.cost.values()) / self.cells_done
+        work = 0.0
+        for (row, same), left in self.cells_left.items():
+            if left <= 0:
+                continue
+            if self.count[(row, same)] >= MIN_CELLS:
+                per = self.cost[(row, same)] / self.count[(row, same)]
+            elif n_same[same] >= MIN_CELLS:
+                per = by_same[same] / n_same[same]
+            else:
+                per = overall
+            work += left * per
+        if self.saves_done:
+            work += (self.saves_total - self.saves_done) * self.save_seconds / self.saves_done
+        if self.starts:
+            work += len(self.rows_unstarted) * self.start_seconds / self.starts
+        return work / self.slots
+
+    def line(self, elapsed: float) -> str:
+        if not self.planned:
+            if not self.env_total:
+                return f"progress: starting, {_clock(elapsed)} elapsed"
+            how = ", ".join(f"{k} {v}" for k, v in sorted(self.env_how.items()))
+            left = self.env_left_s()
+            return (
+                f"building envs: {self.envs_finished}/{self.env_total}"
+                + (f" ({how})" if how else "")
+                + f", {_clock(elapsed)} elapsed"
+                + (f", ~{_clock(left)} left for envs" if left is not None else "")
+            )
+        share = f" ({self.cells_done / self.cells_total:.0%})" if self.cells_total else ""
+        parts = [f"saves {self.saves_done}/{self.saves_total}"] if self.saves_total else []
+        parts.append(f"cells {self.cells_done}/{self.cells_total}{share}")
+        cached = f" (+{self.cached} from the cache)" if self.cached else ""
+        left = self.left_s()
+        tail = f", ~{_clock(left)} left" if left is not None else ""
+        return f"progress: {', '.join(parts)}{cached}, {self.failing} failing, {_clock(elapsed)} elapsed{tail}"
 
 
 class PlainProgress(EngineProgress):
-    """The same figures as plain lines every ``every`` seconds, for output that is not a terminal
-    (``tox -p``, CI logs, a pipe): cells done / total, failing so far, elapsed and time left."""
+    """Progress as plain lines every ``every`` seconds, for output that is not a terminal (``tox -p``,
+    CI logs, a pipe): the phase, its counts, failing so far, elapsed and time left."""
 
     def __init__(self, every: float = 30.0, stream: TextIO | None = None, terminal: TextIO | None = None) -> None:
         self.every, self.stream, self.terminal = every, stream or sys.stderr, terminal
-        self.total = self.done = self.failing = 0
-        self.started = self.last = time.monotonic()
-        self.lock = threading.Lock()
+        self.figures = Estimate()
+        self.started_at = self.last = time.monotonic()
 
     def start(self, total: int) -> None:
-        self.total, self.started = total, time.monotonic()
-        self.last = self.started
+        self.figures.total, self.started_at = total, time.monotonic()
+        self.last = self.started_at
         self._line()
 
-    def advance(self, row: str, n: int, failures: int) -> None:
-        with self.lock:
-            self.done += n
-            self.failing += failures
-            now = time.monotonic()
-            if now - self.last >= self.every or self.done >= self.total:
-                self.last = now
-                self._line()
+    def envs(self, total: int) -> None:
+        with self.figures.lock:
+            self.figures.envs(total)
+
+    def env_done(self, row: str, how: str) -> None:
+        with self.figures.lock:
+            self.figures.env_done(how)
+        self._tick()
+
+    def plan(self, saves: int, cells: Counter, slots: int) -> None:
+        with self.figures.lock:
+            self.figures.plan(saves, cells, slots)
+        self._tick(force=True)
+
+    def started(self, row: str, seconds: float) -> None:
+        with self.figures.lock:
+            self.figures.started(row, seconds)
+
+    def saved(self, row: str, seconds: float) -> None:
+        with self.figures.lock:
+            self.figures.saved(seconds)
+        self._tick()
+
+    def advance(
+        self, row: str, n: int, failures: int, *, cached: bool = False, seconds: float = 0.0, same: bool = False
+    ) -> None:
+        with self.figures.lock:
+            self.figures.advance(row, n, failures, cached, seconds, same)
+            last = self.figures.planned and not cached and self.figures.cells_done >= self.figures.cells_total
+        self._tick(force=last)
+
+    def _tick(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            self._line()
 
     def _line(self) -> None:
-        elapsed = time.monotonic() - self.started
-        left = elapsed / self.done * (self.total - self.done) if self.done else None
-        share = f" ({self.done / self.total:.0%})" if self.total else ""
-        line = f"progress: {self.done}/{self.total} cells{share}, {self.failing} failing, {_clock(elapsed)} elapsed"
-        if left is not None:
-            line += f", ~{_clock(left)} left"
+        with self.figures.lock:
+            line = self.figures.line(time.monotonic() - self.started_at)
         if self.terminal is not None:  # clear tox's spinner line first; it redraws below
             self.terminal.write("\r\x1b[K" + line + "\n")
             self.terminal.flush()
         else:
             print(line, file=self.stream, flush=True)
+
+
+class RichProgress(PlainProgress):
+    """The same figures on a rich progress bar (an interactive terminal)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        super().__init__(every=1.0)
+        self.bar = Progress(TextColumn("{task.fields[line]}"), BarColumn(), MofNCompleteColumn(), transient=False)
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("cells", total=None, line="starting")
+        super().start(total)
+
+    def _line(self) -> None:
+        with self.figures.lock:
+            line = self.figures.line(time.monotonic() - self.started_at)
+            done, total = self.figures.cells_done, (self.figures.cells_total if self.figures.planned else None)
+        if self.task is not None:
+            self.bar.update(self.task, completed=done, total=total, line=line)
+
+    def stop(self) -> None:
+        self._line()
+        self.bar.stop()
 
 
 def tox_terminal() -> TextIO | None:

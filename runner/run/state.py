@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
 from runner.core.cells import works
 from runner.core.status import derive
@@ -12,6 +15,7 @@ from runner.harness.protocol import ATOL, LOAD_MODEL_CALLS, RTOL
 
 from .backends import Env
 from .grid import Row
+from .workers import Engine as EngineKind
 
 
 @dataclass
@@ -41,6 +45,7 @@ class RunResult:
     processes: Counter = field(default_factory=Counter)  # harness processes started, requests by mode, ...
     no_fork: dict = field(default_factory=dict)  # row -> why it ran a fresh interpreter per request
     defects: list = field(default_factory=list)  # records whose error the harness's own code raised
+    slots: dict = field(default_factory=dict)  # seconds per slot state (busy, idle, waiting_on_saves), busy share
     measured: Counter = field(default_factory=Counter)  # run that measured a cell (its start time) -> cells
     timings: dict = field(default_factory=dict)
 
@@ -51,10 +56,23 @@ class RunResult:
 
 
 class Progress:
-    """What the engine reports as it goes; the CLI plugs rich in here."""
+    """What the engine reports as it goes, phase by phase; the CLI plugs its lines or rich in here.
+
+    ``start``: the cells of the plan. ``envs``/``env_done``: the envs to build and each one done (built,
+    reused or failed). ``plan``: what is left after the cache: saves, and cells per (load row, same env)
+    to run, over ``slots`` CPU slots. ``started``/``saved``: a harness start or a save, with its
+    slot-seconds. ``advance``: finished cells (``cached``: answered without running anything; else the
+    slot-seconds of the cell's calls in ``seconds``)."""
 
     def start(self, total: int) -> None: ...
-    def advance(self, row: str, n: int, failures: int) -> None: ...
+    def envs(self, total: int) -> None: ...
+    def env_done(self, row: str, how: str) -> None: ...
+    def plan(self, saves: int, cells: Counter, slots: int) -> None: ...
+    def started(self, row: str, seconds: float) -> None: ...
+    def saved(self, row: str, seconds: float) -> None: ...
+    def advance(
+        self, row: str, n: int, failures: int, *, cached: bool = False, seconds: float = 0.0, same: bool = False
+    ) -> None: ...
 
 
 def new_record(scenario: str, fmt: str, save_row: str, load_row: str, option: str, **fields) -> dict:
@@ -88,7 +106,8 @@ class PendingCell:
     records: dict = field(default_factory=dict)  # option -> record
     calls: tuple = OPTIONS  # the calls that read this artifact (protocol.calls_for), set when its loads queue
     queued: set = field(default_factory=set)  # calls sent (or about to be)
-    claimed: bool = False  # taken by a row's own harness in phase 1 (its save row was done by then)
+    gen: int = 0  # bumped when its artifact is saved again: the calls queued before are dropped
+    seconds: float = 0.0  # slot-seconds its calls took (the progress's cost per cell)
 
     def first(self) -> list[str]:
         """The calls queued at once. A lazy cell (cross-env) makes one call at a time; a same-env cell
@@ -114,3 +133,47 @@ class PendingCell:
 def failing(records: list[dict]) -> int:
     """1 when a finished cell does not work by the status rules (a cell that passes with custom_objects works)."""
     return 0 if works(derive(records)["status"]) else 1
+
+
+SaveKey = tuple[str, str]  # save row, scenario
+
+
+@dataclass
+class Plan:
+    """What the scheduler runs: the pending cells, and the artifacts already complete on disk."""
+
+    rows: list[str]  # rows whose env is built
+    order: list[str]  # every involved row, in grid order
+    cells: list[PendingCell] = field(default_factory=list)
+    metas: dict[SaveKey, dict] = field(default_factory=dict)
+    digests: dict[SaveKey, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    kind: str  # "save" | "load"
+    row: str  # the row whose harness runs it
+    scenario: str
+    cell: PendingCell | None = None
+    option: str | None = None
+    gen: int = 0  # the cell's generation when queued: a re-saved artifact makes older tasks stale
+
+
+class Runner(Protocol):
+    """What the scheduler needs of the engine that runs it (runner/run/engine.py Engine)."""
+
+    work: Path
+    engine: EngineKind
+    scenario_dir: Path
+    harness: tuple[str, ...]
+    stopping: threading.Event
+    jobs: int
+    max_live: int
+    progress: Progress
+    artifacts: Any
+    scenarios: dict
+    formats: list[str]
+    save_timeout: float
+    load_timeout: float
+    store: Any
+    run_id: str | None

@@ -15,6 +15,9 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
+
+from runner.core.errors import RunningError
 
 log = logging.getLogger("keras_compat")
 
@@ -32,9 +35,13 @@ class Store:
         self.cells: dict[CellId, dict] = {}
         self.dropped = 0
         self.write_failed = False
-        self._load()
+        self._loaded = False  # read on first use: after the run holds the work folder's lock (WorkLock)
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read the file once (idempotent): dropping damaged lines rewrites it, so only under the run's lock."""
+        if self._loaded:
+            return
+        self._loaded = True
         if not self.path.exists():
             return
         good: list[str] = []
@@ -56,17 +63,20 @@ class Store:
             os.replace(tmp, self.path)
 
     def get(self, cell: CellId, key: str) -> list[dict] | None:
+        self.load()
         entry = self.cells.get(cell)
         return entry["records"] if entry and entry["key"] == key else None
 
     def measured_by(self, cell: CellId) -> str | None:
         """The start time of the run that measured a cached cell (None for entries before it was kept)."""
+        self.load()
         entry = self.cells.get(cell)
         return entry.get("run") if entry else None
 
     def put(self, cell: CellId, key: str, records: list[dict], run: str | None = None) -> None:
         entry = {"cell": list(cell), "key": key, "records": records, **({"run": run} if run else {})}
         line = json.dumps(entry, sort_keys=True) + "\n"
+        self.load()
         with self._lock:
             self.cells[cell] = entry
             try:
@@ -110,3 +120,44 @@ class Store:
             except (ValueError, KeyError, TypeError):
                 continue
         return out
+
+
+class WorkLock:
+    """One run per work folder: an exclusive lock on ``<work>/run.lock`` for the run's whole life.
+
+    Two runs in one folder would append to one results cache and save into the same artifact
+    folders (a second run's rebuild of a damaged cache could detach the first one's file, and its
+    saves could be loaded half-written by the first). The lock is the kernel's (``flock``), so a run
+    that dies, even by SIGKILL, leaves no stale lock; the file keeps the holder's PID for the message.
+    """
+
+    def __init__(self, work: Path):
+        self.path = work / "run.lock"
+        self._handle: Any = None
+
+    def __enter__(self) -> WorkLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise RunningError(
+                f"another keras-compat run (PID {holder}) is using {self.path.parent}: wait for it to finish, "
+                f"or give this one its own folder with --work DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing releases the flock
+            self._handle = None

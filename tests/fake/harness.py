@@ -10,13 +10,15 @@ What it answers depends on the request's scenario name:
 ``needs_custom``   default load fails, custom_objects works
 anything else      ok
 Environment: ``FAKE_NO_FORK=1`` makes the fork check fail; ``FAKE_LOG=FILE`` appends
-each request (mode, scenario, option) to FILE.
+each request (mode, scenario, option) to FILE; ``FAKE_SLEEP=S`` makes every load take S seconds;
+``FAKE_SAVE_HANG=FILE``: while FILE exists, a save writes its artifacts and hangs before its meta.json.
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 
 
 def emit(obj):
@@ -28,6 +30,12 @@ def answer(req, mode):
     name = req.get("scenario", "")
     if req["kind"] == "save":
         os.makedirs(req["out"], exist_ok=True)
+        for fmt in req["formats"]:  # an artifact per format, as a real save writes
+            with open(os.path.join(req["out"], "model." + fmt), "w") as handle:
+                handle.write(name + fmt)
+        hang = os.environ.get("FAKE_SAVE_HANG")
+        if hang and os.path.exists(hang):  # a save that is stopped halfway: no meta.json yet
+            time.sleep(120)
         formats = {
             f: {"outcome": "ok", "error": None, "save_s": 0.0, "written": "file", "sha256": name + f}
             for f in req["formats"]
@@ -101,6 +109,8 @@ def main():
                 os._exit(9)
         if req.get("scenario") == "crash_always" and mode != "fork":
             os._exit(3)
+        if req["kind"] == "load" and os.environ.get("FAKE_SLEEP"):
+            time.sleep(float(os.environ["FAKE_SLEEP"]))  # a load that costs time (progress estimates)
         record = answer(req, mode)
         record.update(id=req["id"], event="record", mode=mode)
         emit(record)
