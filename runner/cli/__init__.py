@@ -39,6 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from runner.core.results import utc_now
     from runner.report.publish import publish_run
     from runner.run.collect import build_results, command_line
+    from runner.run.coverage import coverage
     from runner.run.engine import Engine
     from runner.run.state import Progress
 
@@ -139,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shuffle=args.shuffle,
         row_order=[r.id for r in grid.rows],
     )
+    results["coverage"] = coverage(results["rows"], asked=finished)  # what the page does not measure yet
     written = publish_run(results, Path(args.out))
     counts = count_statuses(cell["status"] for cell in results["cells"])
     print(

@@ -189,3 +189,6 @@ FLAVOUR_ENV: dict[Flavour, dict[str, str]] = {
     "tf_keras": {"TF_USE_LEGACY_KERAS": "1"},
     "keras3": {},
 }
+
+# The packages a team upgrades, as the page names them (the coverage line: runner/run/coverage.py).
+PACKAGE_LABELS: dict[str, str] = {"tensorflow": "TF", "keras": "Keras", "tf-keras": "tf-keras"}

@@ -22,6 +22,7 @@ from runner.core.vocab import (
     KIND_TITLES,
     KINDS,
     NOT_RUN,
+    PACKAGE_LABELS,
     STATUS_LABELS,
     STATUS_MEANINGS,
     WRITTEN_MEANINGS,
@@ -159,6 +160,30 @@ def measured_note(run: dict[str, Any]) -> str:
     )
 
 
+def coverage_line(coverage: dict[str, Any] | None) -> str:
+    """ "Newest releases measured: TF 2.21.0 (released …), … Not yet measured: …" (results.json ``coverage``)."""
+    if not coverage or not coverage.get("packages"):
+        return ""
+
+    def name(package: str) -> str:
+        return PACKAGE_LABELS.get(package, package)
+
+    def when(entry: dict[str, Any]) -> str:
+        return f" (released {entry['released'][:10]})" if entry.get("released") else ""
+
+    text = (
+        "Newest releases measured: "
+        + ", ".join(f"{name(p['package'])} {p['measured']}{when(p)}" for p in coverage["packages"])
+        + "."
+    )
+    newer = [f"{name(p['package'])} {n['version']}{when(n)}" for p in coverage["packages"] for n in p["newer"]]
+    if newer:
+        return text + " Not yet measured: " + ", ".join(newer) + "."
+    if coverage.get("error"):
+        return text + f" Newer releases unknown: the index was not asked ({coverage['error']})."
+    return text + f" No newer release on the index as of {str(coverage.get('asked'))[:10]}."
+
+
 def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html", ".html.j2", ".svg.j2"))
 
@@ -189,6 +214,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         ANSWER_TITLES=ANSWER_TITLES,
         trend_points=trend_points,
         measured_note=measured_note,
+        coverage_line=coverage_line,
         page_asset=page_asset,
         describe_code_run=describe,
         code_run_table=code_run_table,

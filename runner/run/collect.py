@@ -66,6 +66,7 @@ def build_results(
     wall_s: float,
     finished: str | None = None,
     measured: list[dict] | None = None,
+    coverage: dict | None = None,
     pairs: str,
     selection: dict,
     command: str,
@@ -105,6 +106,7 @@ def build_results(
         "options": list(OPTIONS),
         "records": records,
         "cells": cells_from(records, {s.id: s.fix for s in scenarios.values()}),
+        **({"coverage": coverage} if coverage is not None else {}),
     }
 
 

@@ -119,6 +119,11 @@ def merge_results(parts: list[dict]) -> dict:
         "options": list(OPTIONS),
         "records": ordered,
         "cells": cells_from(ordered, fixes),
+        **(
+            {"coverage": newest["coverage"]}
+            if (newest := max(parts, key=lambda p: p["run"]["finished"])).get("coverage")
+            else {}
+        ),
     }
     validate(merged)
     return merged
