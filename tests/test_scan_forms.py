@@ -86,6 +86,15 @@ def test_custom_root_classes_are_found() -> None:
     assert (saved.keras_version, saved.tf_version) == ("2.15.0", "2.15.1")
 
 
+def test_a_tf23_savedmodel_is_read_from_its_object_graph() -> None:
+    """Before TF 2.5 there is no keras_metadata.pb: the config is the root object's user_object.metadata."""
+    path = MODELS / "tf2.3-py3.8-lambda-savedmodel"
+    assert not (path / "keras_metadata.pb").exists()
+    facts = scan(path)
+    assert (facts.keras_version, facts.tf_version, facts.layers) == ("2.4.0", "2.3.4", 3)
+    assert [(f.layer, f.globals, f.python) for f in facts.functions] == [("lambda", ["scale"], "3.8-3.10")]
+
+
 def test_built_in_preprocessing_layers_are_not_custom() -> None:
     facts = scan(MODELS / "tf2.15-py3.11-preprocessing.h5")
     assert facts.custom_classes == [] and facts.vectors == [] and facts.functions == []

@@ -50,6 +50,20 @@ def copies(z: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Copy]]:
     return out
 
 
+_HEAD = 64
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# Bytes a pickle can start with (pickletools.opcodes' codes): PROTO, or a protocol 0/1 opcode.
+_PICKLE_FIRST = frozenset(b"(.0125FGIJKLMNPQRSTUVXabcdeghijlopqrstu}])\x80\x8c\x95")
+
+
+def _worth_reading(head: bytes) -> bool:
+    """Whether a member may hold a pickle, an .npy or a nested zip (weights in HDF5 and JSON files are
+    skipped after their first bytes, so a big model's weights are not read whole)."""
+    if not head or head.startswith(_HDF5_MAGIC):
+        return False
+    return head.startswith((NPY_MAGIC, ZIP_MAGIC)) or head[0] in _PICKLE_FIRST
+
+
 def read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = READ_LIMIT) -> bytes:
     with z.open(info) as f:
         return f.read(limit)
@@ -149,7 +163,9 @@ def scan_archive(z: zipfile.ZipFile, notes: list[str], prefix: str = "", depth: 
         if info.is_dir():
             continue
         try:
-            data = read_member(z, info)
+            data = read_member(z, info, _HEAD)
+            if _worth_reading(data) and info.file_size > len(data):
+                data = read_member(z, info)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
             notes.append(f"member {prefix}{_label(copy)} cannot be read ({exc}): not checked")
             continue
