@@ -8,12 +8,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from runner.run.catalog import load_catalog
 from runner.run.engine import Engine
 from runner.run.grid import parse_grid
 from runner.run.progress import Estimate, PlainProgress
 from runner.run.state import failing
 from tests.test_sessions import FAKE, GRID, SCENARIO, FakeBackend
-from runner.run.catalog import load_catalog
 
 
 def _cells(text: str) -> list[tuple[int, int, int]]:

@@ -151,3 +151,26 @@ def test_actions_pinned_to_a_commit_and_permissions_set(path: Path) -> None:
     workflow = load(path)
     assert workflow.get("permissions") == {}  # nothing by default: each job asks for what it needs
     assert all("permissions" in job for job in workflow["jobs"].values())
+
+
+def test_the_nightly_jobs_are_the_simulated_jobs() -> None:
+    """The save and load jobs call tools/nightly/jobs.py, the script `jobs.py simulate` runs here job by job;
+    the save matrix's count follows the same I/N rule as the shards', and every row is saved by one job."""
+    from runner.run.pairs import save_groups
+
+    workflow = load(NIGHTLY)
+    save, shard_job = workflow["jobs"]["save"], workflow["jobs"]["shard"]
+    save_runs = [s["run"] for s in save["steps"] if "jobs.py" in str(s.get("run", ""))]
+    load_runs = [s["run"] for s in shard_job["steps"] if "jobs.py" in str(s.get("run", ""))]
+    assert [shlex.split(r)[:3] for r in save_runs] == [["python", "tools/nightly/jobs.py", "save"]]
+    assert [shlex.split(r)[:3] for r in load_runs] == [["python", "tools/nightly/jobs.py", "load"]]
+    assert shard_job["needs"] == "save" and workflow["jobs"]["merge"]["needs"] == "shard"
+    values = save["strategy"]["matrix"]["job"]
+    step = next(s for s in save["steps"] if "jobs.py" in str(s.get("run", "")))
+    words = shlex.split(step["run"])
+    arg = words[words.index("--job") + 1]
+    for index in values:
+        context = {"matrix.job": str(index), "strategy.job-total": str(len(values))}
+        assert _expand(arg, {k: str(v) for k, v in step["env"].items()}, context) == f"{index}/{len(values)}"
+    groups = save_groups(list(load_grid().rows), len(values))
+    assert sorted(r for g in groups for r in g) == sorted(r.id for r in load_grid().rows if not r.load_only)

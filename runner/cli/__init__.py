@@ -62,7 +62,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         progress = RichProgress()
     started, t0 = utc_now(), time.monotonic()
-    pairs = plan_pairs(rows, args.pairs)
+    if args.stage == "load" and not args.artifacts:
+        raise SelectionError(
+            "--stage load reads what save jobs wrote: pass --artifacts DIR (run --stage save --out DIR)"
+        )
+    if args.artifacts and args.stage != "load":
+        raise SelectionError("--artifacts is for --stage load")
+    pairs = plan_pairs(rows, "same" if args.stage == "save" else args.pairs)
     if args.shard:
         index, _, count = args.shard.partition("/")
         try:
@@ -87,8 +93,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine="fresh" if args.isolate else args.engine,
         shuffle=args.shuffle,
         run_id=started,
+        stage=args.stage,
+        bundles=[Path(a) for a in args.artifacts or []],
     )
-    engine.store.record_run(started, None, None)
 
     def stop(signum, frame):  # Ctrl-C or SIGTERM: stop workers, record nothing in flight, keep what finished
         engine.stopping.set()
@@ -113,7 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     wall_s = time.monotonic() - t0
     finished = utc_now()
-    engine.store.record_run(started, finished, round(wall_s, 1))
+    if args.stage == "save":  # the save job's artifacts and save records, for the load jobs
+        from runner.run.bundle import write_bundle
+
+        path = write_bundle(Path(args.out), run, engine.artifacts, work)
+        saved = sum(1 for _ in Path(args.out).glob("artifacts/*/*/manifest.json"))
+        print(f"{len(rows)} rows saved ({saved} artifacts) in {wall_s:.0f}s; wrote {path}", file=sys.stderr)
+        return 0
     known = engine.store.runs()
     measured = [
         {
@@ -266,6 +279,19 @@ def parser() -> argparse.ArgumentParser:
         help="save/load env pairs: same (same-env matrix), targets (+ upgrade targets, default), all",
     )
     run.add_argument("--shard", default=None, help="I/N: run shard I of N (split by load row); join with `merge`")
+    run.add_argument(
+        "--stage",
+        default="all",
+        choices=["all", "save", "load"],
+        help="all: saves and loads (default); save: only the saves of --rows, written to --out for load jobs; "
+        "load: only the loads, of the artifacts save jobs wrote (--artifacts)",
+    )
+    run.add_argument(
+        "--artifacts",
+        action="append",
+        metavar="DIR",
+        help="--stage load: a folder `run --stage save --out DIR` wrote (repeat for every save job)",
+    )
     run.add_argument(
         "--lazy",
         default="cross",

@@ -27,11 +27,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from runner.core.errors import EnvError, HarnessDefect
+from runner.core.errors import EnvError, HarnessDefect, SelectionError
+from runner.core.results import utc_now
 from runner.core.status import plain_call
 
 from .artifacts import Artifacts
-from .backends import Backend
+from .backends import Backend, Env
+from .bundle import read_bundles
 from .catalog import SCENARIO_DIR, Scenario, harness_hash
 from .grid import Row
 from .pairs import Pair
@@ -45,6 +47,7 @@ log = logging.getLogger("keras_compat")
 
 SAVE_TIMEOUT = 600.0  # one scenario: build, fit, predict, four saves
 LOAD_TIMEOUT = 60.0  # one load + call: the slowest real one measured 13.7 s (full grid); a hang is cut at 60 s
+STAGES = ("all", "save", "load")
 
 
 class Engine:
@@ -66,6 +69,8 @@ class Engine:
         harness: tuple[str, ...] = HARNESS_ARGV,
         run_id: str | None = None,
         max_live: int | None = None,
+        stage: str = "all",
+        bundles: list[Path] | None = None,
     ):
         self.backend = backend
         self.work = work
@@ -85,6 +90,14 @@ class Engine:
         self.use_cache = use_cache
         self.harness = harness
         self.run_id = run_id  # this run's start time: each cell it measures is cached under it
+        # "all": saves and loads; "save": the saves only (the nightly's save jobs); "load": the loads only, of
+        # artifacts saved by save jobs (``bundles``: save row -> its env as the save job recorded it, not built here)
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}")
+        self.stage = stage
+        self.bundle_dirs = list(bundles or [])  # the save jobs' folders (runner/run/bundle.py), read under the lock
+        self.bundles: dict[str, Env] = {}
+        self.bundle_errors: dict[str, str] = {}  # save rows whose save job could not build them
         self.stopping = threading.Event()  # set on Ctrl-C / SIGTERM: in-flight work is dropped, not recorded
         dirs = {s.path.parent for s in scenarios.values()}
         if len(dirs) > 1:
@@ -94,15 +107,26 @@ class Engine:
     # -- public -----------------------------------------------------------
     def run(self, rows: list[Row], pairs: list[Pair] | None = None) -> RunResult:
         with WorkLock(self.work):
+            started = time.monotonic()
+            if self.run_id:
+                self.store.record_run(self.run_id, None, None)
+            if self.bundle_dirs:
+                self.bundles, self.bundle_errors = read_bundles(
+                    self.bundle_dirs, self.work, self.artifacts, self.scenarios
+                )
             try:
-                return self._run(rows, pairs)
+                result = self._run(rows, pairs)
             except BaseException:
                 self.stopping.set()  # workers see it within a second, kill their process and record nothing
                 raise
+            if self.run_id:
+                self.store.record_run(self.run_id, utc_now(), round(time.monotonic() - started, 1))
+            return result
 
     def _run(self, rows: list[Row], pairs: list[Pair] | None = None) -> RunResult:
         pairs = pairs if pairs is not None else [(r.id, r.id) for r in rows if not r.load_only]
         involved = [r for r in rows if any(r.id in p for p in pairs)]
+        self._loads_here = {load for _, load in pairs}
         result = RunResult(rows=[], records=[])
         self.progress.start(len(pairs) * len(self.scenarios) * len(self.formats))
         t0 = time.monotonic()
@@ -123,6 +147,17 @@ class Engine:
                 found = self.artifacts.complete(env, sc)
                 if found is not None:
                     plan.metas[(sid, sc)], plan.digests[(sid, sc)] = found
+        if self.stage == "save":
+            plan.saves = [(sid, sc) for sid in sorted(savers) if runs[sid].env is not None for sc in self.scenarios]
+            pairs = []
+        missing = [k for k in {(p[0], sc) for p in pairs for sc in self.scenarios} if k[0] in self.bundles]
+        missing = [k for k in missing if k not in plan.metas and runs[k[0]].env is self.bundles[k[0]]]
+        if self.stage == "load" and missing:
+            sid, sc = sorted(missing)[0]
+            raise SelectionError(
+                f"--stage load: no complete artifact of {sc} saved in {sid} in the artifacts given "
+                f"({len(missing)} missing): pass the folder its save job wrote, or run that save job again"
+            )
         for save_id, load_id in pairs:
             save_run, load_run = runs[save_id], runs[load_id]
             for sc in self.scenarios:
@@ -160,7 +195,7 @@ class Engine:
                         continue
                     lazy = self.lazy == "always" or (self.lazy == "cross" and save_id != load_id)
                     plan.cells.append(PendingCell(sc, fmt, save_id, load_id, key, lazy))
-        if plan.cells:
+        if plan.cells or plan.saves:
             rng = random.Random(self.shuffle) if self.shuffle is not None else None
             scheduler = Scheduler(self, runs, plan, result, rng)
             scheduler.run()
@@ -176,6 +211,13 @@ class Engine:
     # -- envs -------------------------------------------------------------
     def _prepare(self, row: Row) -> RowRun:
         run = RowRun(row=row)
+        if self.stage == "load" and row.id not in self._loads_here:
+            if row.id in self.bundles:  # saved by a save job: its lock as that job recorded it; nothing built
+                run.env = self.bundles[row.id]
+            else:
+                run.error = self.bundle_errors.get(row.id) or "no save job's artifacts name this row (--artifacts)"
+            self.progress.env_done(row.id, "failed" if run.error else "from a save job")
+            return run
         start = time.monotonic()
         try:
             run.env = self.backend.prepare(row)

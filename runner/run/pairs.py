@@ -106,3 +106,12 @@ def shard(pairs: list[Pair], index: int, count: int) -> list[Pair]:
         owner[load] = target
         sizes[target] += per_load[load]
     return [p for p in pairs if owner[p[1]] == index - 1]
+
+
+def save_groups(rows: list[Row], count: int) -> list[list[str]]:
+    """The saving rows split into ``count`` save jobs of nearly equal size, in grid order within each
+    (job ``i`` takes every ``count``-th row from ``i``: old and new releases mixed, so jobs cost alike)."""
+    savers = [r.id for r in rows if not r.load_only]
+    if count < 1 or count > len(savers):
+        raise ValueError(f"{count} save jobs for {len(savers)} saving rows: use 1..{len(savers)}")
+    return [savers[i::count] for i in range(count)]

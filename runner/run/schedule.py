@@ -113,6 +113,7 @@ class Scheduler(Executor):
                 if key not in self.blocked:
                     saves.append(key)
                 self.blocked.setdefault(key, []).append(cell)
+        saves += [k for k in self.plan.saves if k not in self.plan.metas and k not in self.blocked and k not in saves]
         if self.rng is not None:
             self.rng.shuffle(saves)
         for sid, sc in saves:

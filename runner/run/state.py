@@ -147,6 +147,7 @@ class Plan:
     cells: list[PendingCell] = field(default_factory=list)
     metas: dict[SaveKey, dict] = field(default_factory=dict)
     digests: dict[SaveKey, str | None] = field(default_factory=dict)
+    saves: list[SaveKey] = field(default_factory=list)  # saves asked for without cells (the save stage)
 
 
 @dataclass
