@@ -21,7 +21,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from runner.scan.reader import ScanError, scan
 
     index = None  # read once for every file: the measurements are the slow part of a scan
-    found, failed = [], 0
+    found: list[dict] = []
+    failed = 0
     for model in args.models:
         try:
             facts = scan(Path(model))  # reads the file as data: nothing in it is run

@@ -5,7 +5,7 @@ Keras 2.1.2 on and, before that (Keras 1, Keras 2.0/2.1.1), as the marshal bytes
 with ``raw_unicode_escape``; Keras's own ``func_load`` tries base64 first and falls back
 to the other. ``marshal.loads`` would build a code object from bytes an attacker controls
 (marshal is documented as unsafe for untrusted data), so this module never calls it. It
-walks the marshal format itself, as data: the code object's fields become plain bytes,
+walks the marshal format itself, as data (runner.scan.codeobj): the code object's fields become plain bytes,
 strings and tuples, and the bytecode is scanned for the instructions that read a global.
 
 Which CPython wrote it: the layout of the code object narrows it to a family (2.7;
@@ -24,49 +24,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .codeobj import LAYOUTS as _LAYOUTS
+from .codeobj import Code, Unreadable, parse
+
 _TABLES: dict[str, dict[str, Any]] = json.loads((Path(__file__).parent / "data" / "opcodes.json").read_text())[
     "versions"
 ]
 _ORDER = list(_TABLES)  # oldest first
-# Code object layouts in marshal data, and the versions that write each one.
-_LAYOUTS: dict[str, tuple[str, ...]] = {
-    "3.11+": ("3.11", "3.12", "3.13"),
-    "3.8-3.10": ("3.8", "3.9", "3.10"),
-    "3.4-3.7": ("3.4", "3.5", "3.6", "3.7"),
-    "2.7": ("2.7",),
-}
-_INTS = {"3.11+": 5, "3.8-3.10": 6, "3.4-3.7": 5, "2.7": 4}  # int32 fields before co_code
-_CO_FAST_FREE = 0x80  # 3.11+: a localsplus name that is a free (closure) variable
 _SLASH, _BACKSLASH = 0x2F, 0x5C
 _REPAIR_STEPS, _REPAIR_TRIES = 24, 24  # bounds on the Windows repair search (each try is one parse)
-
-
-class Unreadable(Exception):
-    """The bytes are not a code object this module can read."""
 
 
 class _Bad(Exception):
     def __init__(self, pos: int) -> None:
         super().__init__(pos)
         self.pos = pos
-
-
-@dataclass(frozen=True)
-class Code:
-    layout: str  # a key of _LAYOUTS
-    code: bytes
-    code_at: int  # where co_code starts in the marshal data (-1: not known), for the repair search
-    consts: tuple
-    names: tuple[str, ...]
-    nlocals: int | None  # len(co_varnames) up to 3.10; None from 3.11 (localsplus)
-    freevars: tuple[str, ...]
-    name: str
 
 
 @dataclass(frozen=True)
@@ -79,128 +56,6 @@ class StoredCode:
     freevars: tuple[str, ...]
     encoding: str = "base64"  # or "raw_unicode_escape" (Keras 1 / Keras 2.0)
     windows: bool = False  # saved on Windows: the stored bytes are corrupted (see the module docstring)
-
-
-class _Reader:
-    def __init__(self, data: bytes, layout: str) -> None:
-        self.data, self.pos, self.layout = data, 0, layout
-        self.refs: list[Any] = []
-        self.interned: list[str] = []  # Python 2's 't' strings, which 'R' refers back to
-        self.bytes_at = -1
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise Unreadable("truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def int32(self) -> int:
-        return int(struct.unpack("<i", self.take(4))[0])
-
-    def obj(self) -> Any:
-        byte = self.take(1)[0]
-        py2 = self.layout == "2.7"  # marshal version 2: no FLAG_REF bit
-        flag, kind = (0, chr(byte)) if py2 else (byte & 0x80, chr(byte & 0x7F))
-        slot = None
-        if flag:
-            slot = len(self.refs)
-            self.refs.append(None)
-        value = self._value(kind, py2)
-        if slot is not None:
-            self.refs[slot] = value
-        return value
-
-    def _value(self, kind: str, py2: bool) -> Any:
-        simple = {"N": None, "F": False, "T": True, ".": Ellipsis, "S": StopIteration}
-        if kind in simple:
-            return simple[kind]
-        if kind == "i":
-            return self.int32()
-        if kind == "I" and py2:
-            return int(struct.unpack("<q", self.take(8))[0])
-        if kind == "l":
-            n = self.int32()
-            digits = [struct.unpack("<H", self.take(2))[0] for _ in range(abs(n))]
-            value = sum(d << (15 * i) for i, d in enumerate(digits))
-            return -value if n < 0 else value
-        if kind == "g":
-            return struct.unpack("<d", self.take(8))[0]
-        if kind == "y":
-            return complex(*struct.unpack("<dd", self.take(16)))
-        if kind in "fx":
-            return self.take(self.take(1)[0]).decode("ascii", "replace")
-        if kind == "s":
-            size = self.int32()
-            self.bytes_at = self.pos
-            return self.take(size)
-        if kind == "t":
-            text = self.take(self.int32()).decode("utf-8", "replace")
-            if py2:
-                self.interned.append(text)
-            return text
-        if kind == "R" and py2:
-            index = self.int32()
-            if not 0 <= index < len(self.interned):
-                raise Unreadable("bad string reference")
-            return self.interned[index]
-        if kind in "aA":
-            return self.take(self.int32()).decode("latin-1")
-        if kind == "u":
-            return self.take(self.int32()).decode("utf-8", "replace")
-        if kind in "zZ":
-            return self.take(self.take(1)[0]).decode("latin-1")
-        if kind in "([<>":
-            return tuple(self.obj() for _ in range(self.int32()))
-        if kind == ")":
-            return tuple(self.obj() for _ in range(self.take(1)[0]))
-        if kind == "{":
-            items = []
-            while self.data[self.pos : self.pos + 1] != b"0":
-                items.append((self.obj(), self.obj()))
-            self.take(1)
-            return tuple(items)
-        if kind == "r" and not py2:
-            index = self.int32()
-            if not 0 <= index < len(self.refs):
-                raise Unreadable("bad reference")
-            return self.refs[index]
-        if kind == "c":
-            return self._code()
-        raise Unreadable(f"marshal type {kind!r}")
-
-    def _code(self) -> Code:
-        for _ in range(_INTS[self.layout]):
-            self.int32()
-        self.bytes_at = -1
-        code = self.obj()
-        code_at = self.bytes_at
-        consts, names = self.obj(), self.obj()
-        nlocals: int | None = None
-        if self.layout == "3.11+":
-            plus_names, plus_kinds = self.obj(), self.obj()
-            self.obj(), self.obj()  # filename, name
-            name = self.obj()  # qualname
-            self.int32()  # firstlineno
-            self.obj(), self.obj()  # linetable, exceptiontable
-            if not isinstance(plus_kinds, bytes) or not isinstance(plus_names, tuple):
-                raise Unreadable("not a 3.11+ code object")
-            if len(plus_kinds) != len(plus_names):
-                raise Unreadable("not a 3.11+ code object")
-            freevars = tuple(n for n, k in zip(plus_names, plus_kinds, strict=True) if k & _CO_FAST_FREE)
-        else:
-            varnames = self.obj()
-            freevars = self.obj()
-            self.obj(), self.obj()  # cellvars, filename
-            name = self.obj()
-            self.int32()  # firstlineno
-            self.obj()  # lnotab / linetable
-            nlocals = len(varnames) if isinstance(varnames, tuple) else -1
-        if not (isinstance(code, bytes) and isinstance(names, tuple) and all(isinstance(n, str) for n in names)):
-            raise Unreadable("not a code object")
-        if not isinstance(consts, tuple) or not isinstance(freevars, tuple):
-            raise Unreadable("not a code object")
-        return Code(self.layout, code, code_at, consts, names, nlocals, tuple(map(str, freevars)), str(name))
 
 
 def _instructions(code: bytes, table: dict[str, Any]) -> Iterator[tuple[int, int, int]]:
@@ -281,18 +136,6 @@ def _globals(code: Code, version: str) -> list[str]:
     return found
 
 
-def _parse(data: bytes, layout: str) -> tuple[Code | None, int]:
-    """The code object of ``layout`` that takes exactly all of ``data``, or None and where reading broke."""
-    reader = _Reader(data, layout)
-    try:
-        top = reader.obj()
-    except (Unreadable, struct.error, RecursionError, OverflowError, MemoryError):
-        return None, reader.pos
-    if isinstance(top, Code) and reader.pos == len(data):
-        return top, len(data)
-    return None, reader.pos
-
-
 def _versions(code: Code) -> tuple[list[str], int]:
     """The versions ``code`` is valid bytecode of, and (when none) the furthest offset any reached."""
     ok, furthest = [], 0
@@ -308,7 +151,7 @@ def _versions(code: Code) -> tuple[list[str], int]:
 
 def _read(data: bytes) -> tuple[Code, list[str]] | None:
     for layout in _LAYOUTS:
-        code, _ = _parse(data, layout)
+        code, _ = parse(data, layout)
         if code is not None:
             versions, _ = _versions(code)
             if versions:
@@ -318,7 +161,7 @@ def _read(data: bytes) -> tuple[Code, list[str]] | None:
 
 def _progress(data: bytes, layout: str) -> int:
     """How far reading ``data`` as ``layout`` gets; past the end when some version accepts all of it."""
-    code, pos = _parse(data, layout)
+    code, pos = parse(data, layout)
     if code is None:
         return pos
     versions, furthest = _versions(code)

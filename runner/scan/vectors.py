@@ -67,21 +67,21 @@ def risky(module: str, name: str) -> str | None:
     """Why calling ``module.name`` while loading is a risk, or None."""
     root = module.split(".")[0]
     if root in _SYSTEM_MODULES:
-        return f"{module}.{name} is part of {root}, which touches the system (files, processes or network)"
+        return f"{root} touches the system (files, processes or the network)"
     if root in KERAS_PACKAGES:
         api = f"{module}.{name}"
         public = f"keras.{module.split('.', 1)[1]}.{name}" if "." in module else api
         denied = non_modeling_apis()
         if api in denied or public in denied or name in {a.rsplit(".", 1)[-1] for a in denied}:
-            return f"{api} is a Keras function that reads, writes or fetches files, or lifts safe_mode"
+            return "a Keras function that reads, writes or fetches files, or lifts safe_mode (NON_MODELING_APIS)"
         if module.startswith(_KERAS_RISKY_MODULES):
-            return f"{api} writes files (keras.visualization.*)"
+            return "a public Keras function that writes image files"
         return None
     names = _RISKY_NAMES.get(root)
     if names and (
         name in names or "gfile" in module or module.startswith(("tensorflow.io", "tensorflow.python.lib.io"))
     ):
-        return f"{module}.{name} touches files or runs code"
+        return "it touches files or runs code"
     return None
 
 
