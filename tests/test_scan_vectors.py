@@ -99,3 +99,39 @@ def test_scanning_a_vector_file_runs_none_of_its_payloads(built: dict[str, Path]
     )
     assert shown.returncode == 0, shown.stderr
     assert len(json.loads(shown.stdout)) == len(built) and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "flagged"),
+    [
+        ("builtins", "eval", True),
+        ("builtins", "exec", True),
+        ("builtins", "len", False),
+        ("subprocess", "Popen", True),
+        ("os.path", "join", True),
+        ("keras.utils", "get_file", True),
+        ("keras.src.utils.file_utils", "get_file", True),
+        ("keras.config", "enable_unsafe_deserialization", True),
+        ("keras.visualization", "plot_bounding_box_gallery", True),
+        ("keras.layers", "Dense", False),
+        ("keras.activations", "relu", False),
+        ("tensorflow.io", "write_file", True),
+        ("numpy", "load", True),
+        ("numpy", "sin", False),
+    ],
+)
+def test_functions_known_to_touch_the_system(module: str, name: str, flagged: bool) -> None:
+    from runner.scan.vectors import risky
+
+    assert (risky(module, name) is not None) == flagged
+
+
+def test_paths_and_urls_in_configs() -> None:
+    from runner.scan.vectors import looks_like_path, outside
+
+    for key, value in [("vocabulary", "vocab.txt"), ("handle", "https://tfhub.dev/x/1"), ("x", "/etc/passwd"),
+                       ("x", "C:\\data\\v.txt"), ("x", "../up.txt"), ("x", "gs://bucket/v.txt")]:  # fmt: skip
+        assert looks_like_path(key, value), (key, value)
+    for key, value in [("name", "/odd/name"), ("x", "dense/kernel"), ("x", "channels_last"), ("vocabulary", "")]:
+        assert not looks_like_path(key, value), (key, value)
+    assert outside("kc_payload.x") and not outside("keras.layers") and not outside("__main__")
