@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from runner.core.errors import SelectionError
-from runner.run.backends import BACKENDS
 from runner.run.catalog import REPO
+from runner.run.dispatch import BACKENDS
 from runner.run.grid import load_grid, select
 
 
@@ -43,6 +43,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+# What scan's format means on disk (the calls that read a file follow it: runner/harness/protocol.py calls_for).
+WRITTEN_OF_SCAN = {"h5": "hdf5", "keras": "zip", "keras_h5": "hdf5", "savedmodel": "savedmodel_dir"}
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
@@ -61,7 +65,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     rows = [grid.row(r) for r in select(args.rows, [r.id for r in grid.rows], "row")]
     as_dicts = [{"id": r.id, "flavour": r.flavour, "keras": r.keras, "tags": list(r.tags)} for r in rows]
     origin = saved_in(facts, as_dicts)
-    backend = BACKENDS[args.backend](home=Path(args.home) if args.home else None)
+    sandbox = args.sandbox or args.backend == "docker"  # a uv row in a container is the sandbox
+    backend = BACKENDS["uv" if sandbox else args.backend](home=Path(args.home) if args.home else None)
     found = check(
         model,
         rows,
@@ -70,6 +75,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         input_path=Path(args.input) if args.input else None,
         serve=Path(args.serve) if args.serve else None,
         jobs=args.jobs,
+        sandbox=sandbox,
+        written=WRITTEN_OF_SCAN.get(facts.format),
     )
     if args.json:
         print(json.dumps(found, indent=1))
@@ -77,8 +84,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         f"{model}: Keras {facts.keras_version or '?'}; outputs compared with "
         f"{found['reference'] or 'nothing (the env it was saved in is not selected or did not load it)'}; "
-        f"{len(rows)} environments in {found['wall_s']}s"
+        f"{len(rows)} environments in {found['wall_s']}s" + (" (every load in a container: --sandbox)" * sandbox)
     )
+    holds = [f"{v.kind.replace('_', ' ')} in {v.where}" for v in getattr(facts, "vectors", [])]
     fixes = {
         "pass_custom_objects": "pass your CUSTOM_OBJECTS (as --serve does) to load_model",
         "pass_unsafe": "load_model(..., safe_mode=False): only for files you trust",
@@ -93,9 +101,54 @@ def cmd_check(args: argparse.Namespace) -> int:
                     print(
                         f"{'':31}{r['option']}: {r['error']['type']}: {' '.join(r['error']['message'].split())[:110]}"
                     )
+        for line in ran_lines(v, holds):
+            print(f"{'':31}{line}")
     window = [v["row"] for v in found["rows"] if v["status"] == "pass"]
     print("loads unchanged with a plain load_model and computes the same in: " + (", ".join(window) or "none"))
     return 0
+
+
+# How an audit event reads after "loading ran" / "the first call ran" (runner/harness/audit.py).
+_EVENT_WORDS = {
+    "pickle.find_class": "an unpickling of {}",
+    "marshal.loads": "marshal.loads ({} of bytecode)",
+    "marshal.load": "marshal.load {}",
+    "open": "a write to {}",
+    "import": "an import of {}",
+    "urllib.Request": "a fetch of {}",
+    "read": "a read of {}",
+    "truncated": "({})",
+}
+
+
+def event_text(event: dict) -> str:
+    """``os.system('echo …')``, ``an unpickling of posix.system``: one audit event as the check says it."""
+    words = _EVENT_WORDS.get(event["event"])
+    if words:
+        return words.format(event["detail"])
+    return f"{event['event']}({event['detail']!r})" if event["detail"] else event["event"]
+
+
+def ran_lines(verdict: dict, holds: list[str]) -> list[str]:
+    """What each call made in one row did besides reading the file, one line per call with events:
+    ``loading ran os.system('…') on Keras 3.6 (keras.models.load_model("model.keras")): pickle in …``."""
+    lines = []
+    seen_note = False
+    for r in verdict["records"]:
+        if r.get("events") is None:
+            if r.get("events_note") and not seen_note:
+                lines.append(f"what the loads ran: {r['events_note']}")
+                seen_note = True
+            continue
+        for phase, verb in (("load", "loading ran"), ("call", "the first call ran")):
+            events = [e for e in r["events"] if e["phase"] == phase]
+            if events:
+                what = ", ".join(event_text(e) for e in events)
+                lines.append(
+                    f"{verb} {what} on {verdict['label']} ({verdict['row']}, {r.get('call') or r['option']})"
+                    + (f": the file holds {', '.join(holds)}" if holds else "")
+                )
+    return lines
 
 
 def add_model_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -133,6 +186,14 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     ck.add_argument("--json", action="store_true", help="every record and verdict as JSON")
     ck.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="rows at once (default: CPU count)")
     ck.add_argument("--home", default=None, help="where envs live (default: $KC_HOME)")
-    ck.add_argument("--backend", default="uv", choices=sorted(BACKENDS))
+    ck.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run every load in a container of the base image (the row's lock as its packages, no network, "
+        "the repository read-only, only a scratch folder writable; engine and image: tools/docker/engine.sh ensure)",
+    )
+    ck.add_argument(
+        "--backend", default="uv", choices=sorted(BACKENDS), help="uv (default), or docker: the same as --sandbox"
+    )
     ck.add_argument("--grid", default=None, help="grid file")
     ck.set_defaults(func=cmd_check)
