@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.core.vocab import STATUS_LABELS
 from runner.report.markup import md_text
+from runner.report.page_pack import unpack
 
 
 def split_row(line: str) -> list[str]:
@@ -52,7 +53,8 @@ def same_env_cells(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def embedded(html: str) -> dict[str, Any]:
+    """The page's data, its packed cells and records unpacked into rows (runner/report/page_pack.py)."""
     match = re.search(r'<script type="application/json" id="kc-data">(.*?)</script>', html, re.S)
     assert match
-    data: dict[str, Any] = json.loads(match.group(1))
+    data: dict[str, Any] = unpack(json.loads(match.group(1)))
     return data
