@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 
-from . import common, scenario
+from . import audit, common, scenario
 from .calls import loader
 from .protocol import ATOL, LOAD_MODEL_CALLS, OPTIONS, RTOL, artifact_name, calls_for
 
@@ -33,6 +33,8 @@ def not_applicable(fmt, option, declares, keras3, load_model_params, written=Non
         return "the loading side declares no custom_objects"
     if option == "registered" and not declares["register"]:
         return "the loading side registers no classes"
+    if option == "compile_off" and "compile" not in load_model_params:
+        return "load_model has no compile keyword in this Keras"
     if option in ("safe_mode_off", "custom_objects_unsafe") and "safe_mode" not in load_model_params:
         return "load_model has no safe_mode in this Keras"
     if option == "tfsm_layer" and not keras3:
@@ -66,25 +68,82 @@ def private_copy(art_dir, fmt, scratch):
     return os.path.join(folder, name)
 
 
-def _canary_start(serve, target):
-    """For a canary scenario (``CANARY = True``): the file its stored code writes to when it runs."""
-    if not getattr(serve, "CANARY", False):
+BAIT = "kc-bait.txt"  # beside the marker: a file outside the model file that a crafted config names
+BAIT_LINES = "kc-bait-1\nkc-bait-2\nkc-bait-3\n"  # a valid vocabulary, so that a read is not cut short
+
+
+class Observer(object):
+    """What one call did beyond reading its file: the canary's marker and bait, and the audit events.
+
+    The request's folder ``root`` holds the private copy of the file and a ``canary`` folder: the call
+    runs with that folder as its working directory, ``$KC_CANARY`` naming ``canary/canary.txt`` (the
+    marker a canary's payload appends to; ``$KC_CANARY_PHASE`` says ``load`` or ``call``) and
+    ``canary/kc-bait.txt`` beside it (a file a crafted config names by a relative path), and temporary
+    files under ``root/tmp``. Any file that appears or changes in ``canary`` during a phase, or a read of
+    the bait, means the file's payload acted in that phase (``code_ran``); the audit hook
+    (runner/harness/audit.py) says what it did (``events``).
+    """
+
+    def __init__(self, root, target):
+        self.restore = (os.getcwd(), tempfile.tempdir)
+        self.folder = os.path.join(root, "canary")
+        os.makedirs(self.folder)
+        common.add_root(self.folder, "<canary>")
+        tmp = os.path.join(root, "tmp")
+        os.makedirs(tmp)
+        tempfile.tempdir = tmp  # Keras 3 extracts weights into a temporary folder: keep it in the request's own
+        bait = os.path.join(self.folder, BAIT)
+        with io.open(bait, "w", encoding="utf-8") as handle:
+            handle.write(BAIT_LINES)
+        os.environ["KC_CANARY"] = os.path.join(self.folder, "canary.txt")
+        os.environ["KC_CANARY_PHASE"] = "load"
+        os.chdir(self.folder)
+        self.files = audit.Folder(self.folder, ignore=(BAIT,))
+        self.watch = audit.Watch(bait)
+        self.ran = {"load": False, "call": False}
+        self.reads = []
+        self.phase = "load"
+        # what the load writes beside its file (Keras 3.4 extracts the weights there) or in temporary files is
+        # not an event; what it writes in the canary's folder (the working directory) or anywhere else is
+        audit.start([tmp, os.path.dirname(target)])
+
+    def next_phase(self):
+        """The load is over: what follows is the first call."""
+        self._take()
+        self.phase = "call"
+        os.environ["KC_CANARY_PHASE"] = "call"
+        audit.phase("call")
+
+    def _take(self):
+        wrote = self.files.changed()
+        read = self.watch.read()
+        if read:
+            self.reads.append(self.phase)
+        self.ran[self.phase] = self.ran[self.phase] or wrote or read
+
+    def finish(self, record):
+        """``code_ran`` and ``events`` on the record (events None where they cannot be observed)."""
+        self._take()
+        events = audit.stop()
+        self.watch.close()
+        os.chdir(self.restore[0])
+        tempfile.tempdir = self.restore[1]
+        if events is not None:
+            events = [{"phase": p, "event": "read", "detail": "%s beside the model file (a path its config names)"
+                       % BAIT} for p in self.reads] + events
+            for event in events:
+                event["detail"] = common.clean(event["detail"])
+        record["code_ran"] = dict(self.ran)
+        record["events"] = events
+        if events is None:  # read by keras-compat check; results.json says it per row (its Python)
+            record["events_note"] = audit.UNAVAILABLE
+
+
+def _observe(side, root, target, always=False):
+    """An Observer for a canary scenario (``CANARY = True``) or a check of a user's file, else None."""
+    if not (always or getattr(side, "CANARY", False)):
         return None
-    path = os.path.join(os.path.dirname(os.path.dirname(target)), "canary.txt")
-    os.environ["KC_CANARY"] = path
-    os.environ["KC_CANARY_PHASE"] = "load"
-    return path
-
-
-def _canary_read(path, record):
-    """``code_ran``: whether the stored code ran during the load and during the first call."""
-    if path is None:
-        return
-    phases = set()
-    if os.path.exists(path):
-        with open(path) as handle:
-            phases = set(handle.read().split())
-    record["code_ran"] = {"load": "load" in phases, "call": "call" in phases}
+    return Observer(root, target)
 
 
 def compare(y, y_ref, reference="original"):
@@ -145,20 +204,23 @@ def load_request(req, keras, load_model_params):
     x, y_ref = ref["x"], ref["y"]
 
     start = time.time()
-    canary = None
+    observer = None
     made = {}
     try:
         # load_weights rebuilds the model from the code the team keeps (the rebuild cell); every other
         # call runs beside the service's code (the serve cell)
         side = scenario.run_side(req["scenario_file"], "rebuild" if option == "load_weights" else "serve", art_dir)
-        canary = _canary_start(side, target)
+        observer = _observe(side, _request_root(target), target)
         _, call = loader(option, side, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
+        if observer is not None:
+            observer.finish(record)
         return record
     except Exception as exc:  # noqa: BLE001 - the serve cell or the load failed: this cell's finding
         record.update(outcome="load_error", error=common.error_info(exc))
-        _canary_read(canary, record)
+        if observer is not None:
+            observer.finish(record)
         return record
     finally:
         record["durations"]["load_s"] = round(time.time() - start, 3)
@@ -167,20 +229,26 @@ def load_request(req, keras, load_model_params):
     record["stage"] = "call"
     start = time.time()
     try:
-        if canary:
-            os.environ["KC_CANARY_PHASE"] = "call"
+        if observer is not None:
+            observer.next_phase()
         y = np.asarray(call(x))
     except Exception as exc:  # noqa: BLE001
         record.update(outcome="call_error", error=common.error_info(exc))
         return record
     finally:
         record["durations"]["call_s"] = round(time.time() - start, 3)
-        _canary_read(canary, record)
+        if observer is not None:
+            observer.finish(record)
     record["stage"] = "compare"
     record["max_abs_diff"], error = compare(y, y_ref)
     if error is not None:
         record.update(outcome="wrong_output", error=error)
     return record
+
+
+def _request_root(target):
+    """The request's own folder (loading.private_copy): ``<root>/<row>/<scenario>/<artifact>``."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(target)))
 
 
 class _NoServeFile(object):
@@ -211,11 +279,13 @@ def check_request(req, keras, load_model_params):
               "tolerance": {"rtol": RTOL, "atol": ATOL}}
     source = req["model"]
     root = tempfile.mkdtemp(prefix="check-", dir=req.get("scratch") or tempfile.gettempdir())
-    target = os.path.join(root, os.path.basename(source.rstrip("/")))
+    os.makedirs(os.path.join(root, "model"))
+    target = os.path.join(root, "model", os.path.basename(source.rstrip("/")))
     (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, target)
     common.add_root(root, "<model>")
     start = time.time()
     made = {}
+    observer = None
     try:
         if req.get("serve_file"):
             common.add_scenario_path(req["serve_file"])  # the team's own loading code
@@ -228,12 +298,17 @@ def check_request(req, keras, load_model_params):
         why = not_applicable("model", option, declares, common.is_keras3(keras), load_model_params, req.get("written"))
         if why is not None:
             raise common.Unsupported(why)
+        observer = _observe(serve, root, target, always=True)  # a file you do not trust: every call is watched
         model, call = loader(option, serve, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
+        if observer is not None:
+            observer.finish(record)
         return record
     except Exception as exc:  # noqa: BLE001 - the load failed: this environment's finding
         record.update(outcome="load_error", error=common.error_info(exc))
+        if observer is not None:
+            observer.finish(record)
         return record
     finally:
         record["durations"]["load_s"] = round(time.time() - start, 3)
@@ -242,6 +317,7 @@ def check_request(req, keras, load_model_params):
     record["stage"] = "call"
     start = time.time()
     try:
+        observer.next_phase()
         x = _input_for(model, req.get("input"))
         y = np.asarray(call(x))
     except common.Unsupported as exc:
@@ -252,6 +328,7 @@ def check_request(req, keras, load_model_params):
         return record
     finally:
         record["durations"]["call_s"] = round(time.time() - start, 3)
+        observer.finish(record)
     np.save(req["out"], y.astype("float64"), allow_pickle=False)
     record["output"] = req["out"]
     return record

@@ -63,6 +63,16 @@ def run_module(path):
     return module
 
 
+def is_canary(path):
+    """Whether the scenario's header sets ``CANARY = True`` (read from its syntax tree; nothing runs)."""
+    with io.open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), filename=path)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "CANARY" for t in node.targets):
+            return getattr(node.value, "value", None) is True
+    return False
+
+
 def serve_declares(path):
     """What the serve side declares, read from its syntax tree (nothing runs):
     ``{"custom_objects": bool, "register": bool, "estimator": bool}``."""

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from . import calls, children, common, loading, protocol, saving
+from . import audit, calls, children, common, loading, protocol, saving
 
 _KEEP = []  # runtimes of the parent, never destroyed in a child: their threads do not exist there
 
@@ -185,6 +185,7 @@ def serve(args):
             if computes_in_parent(facts):
                 ready["warmup"] = warm_cycle(keras, tempfile.mkdtemp(dir=scratch), formats, params)
                 common.clear_session(keras)
+            audit.prepare()  # what counts as library code for the audit hook, once for every child
             # Everything the parent holds now is frozen out of the cyclic collector: a child's collections
             # then neither touch (and copy) the parent's pages nor destroy the parent's TensorFlow
             # functions, whose destructors would act on the child's new context.
