@@ -1,4 +1,4 @@
-"""A canary Lambda: its stored code writes a marker whenever it runs, so "does loading run stored code?" is measured.
+"""A Lambda's stored bytecode: the canary writes a marker whenever it runs, so "does loading run stored code?" is measured.
 
 A Lambda layer keeps its function as bytecode in the file. This one writes a line to
 the file named by ``$KC_CANARY`` (the harness sets it for each load, in a scratch folder

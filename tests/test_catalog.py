@@ -27,6 +27,18 @@ IDS = {
     "estimator_conversion",
     "lambda_after_other_model",
     "lambda_canary",
+    # one canary per way a file can run code or reach outside itself on load (issues 18 and 22)
+    "canary_zip_duplicate_pickle",
+    "canary_npz_object",
+    "canary_config_callable",
+    "canary_config_get_file",
+    "canary_config_unsafe_switch",
+    "canary_lookup_path",
+    "canary_h5_as_keras",
+    "canary_savedmodel_write_file",
+    "canary_nested_lambda",
+    "canary_compile_lambda",
+    "canary_public_function",
 }
 
 
@@ -37,9 +49,27 @@ def test_catalog_has_exactly_the_issue_ids() -> None:
 def test_every_scenario_cites_an_article_and_has_claim_and_fix() -> None:
     for scenario in load_catalog().values():
         assert scenario.title and scenario.claim and scenario.fix, scenario.id
+        if scenario.id.startswith("canary_"):  # a vector cites its advisory, report or the source line it rests on
+            assert scenario.source.startswith("https://"), scenario.id
+            continue
         assert scenario.source.startswith("00") and scenario.source.endswith(".txt"), scenario.id
         if SEEDS.exists():
             assert (SEEDS / scenario.source).exists(), scenario.source
+
+
+def test_every_canary_says_so_and_crafts_only_what_a_save_cannot_write() -> None:
+    import ast
+
+    from runner.harness.scenario import is_canary
+
+    for scenario in load_catalog().values():
+        if scenario.id.startswith("canary_") or scenario.id == "lambda_canary":
+            assert is_canary(str(scenario.path)), scenario.id
+            tree = ast.parse(scenario.path.read_text())
+            crafts = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "craft"]
+            assert all([a.arg for a in c.args.args] == ["fmt", "path", "model"] for c in crafts), scenario.id
+        else:
+            assert not is_canary(str(scenario.path)), scenario.id
 
 
 def test_scenarios_stay_python37_compatible() -> None:
