@@ -157,7 +157,7 @@ class Executor:
             durations=durations,
             mode=answer.get("mode"),
             tolerance=answer.get("tolerance") or {"rtol": RTOL, "atol": ATOL},
-            **({"code_ran": answer["code_ran"]} if answer.get("code_ran") else {}),
+            **({"code_ran": answer["code_ran"], "events": answer.get("events")} if answer.get("code_ran") else {}),
             **({"call": answer["call"]} if answer.get("call") else {}),
         )
         with self.cv:
