@@ -8,6 +8,9 @@ Three questions, each answered per scenario x format by the one rule
    in B (what ``model.save`` writes may change, and the call that reads it);
 3. rolling back: saved and loaded in B, against saved in B and loaded in A (where measured).
 
+Then, where the run has canaries (runner/report/security.py), the ways a file runs code or reaches outside
+itself on a plain load that the upgrade closes, and those it opens.
+
 Only the cells whose answer is not "works unchanged" (or whose save writes something else)
 are listed, with the change to the load call, the deciding error and the fix.
 """
@@ -20,6 +23,8 @@ from runner.core.cells import upgrade_answer
 from runner.core.errors import SelectionError
 from runner.core.status import OPTION_CALLS
 from runner.core.vocab import ANSWER_TITLES, STATUS_LABELS, WRITTEN_MEANINGS
+
+from .security import OBSERVED_LABELS, Change, changes, code_runs
 
 Cells = dict[tuple[str, str, str, str], dict]
 QUIET = ("works", "already_fails")
@@ -175,4 +180,26 @@ def upgrade_markdown(results: dict, src: str, dst: str) -> str:
             if back_changes
             else ["Every file saved after the upgrade loads as before after rolling back."]
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _code_on_load(results, src, dst)) + "\n"
+
+
+def _change(c: Change, src: str, dst: str) -> str:
+    before, after = OBSERVED_LABELS[c.before.value][1], OBSERVED_LABELS[c.after.value][1]
+    return f"- {c.probe.name} (`{c.probe.where}`): {before} in `{src}`, {after} in `{dst}`"
+
+
+def _code_on_load(results: dict, src: str, dst: str) -> list[str]:
+    """Upgrading to ``dst`` closes / opens: the vectors whose payload acts on a plain call in one and not the
+    other (each env loading the file it saved; runner/report/security.py); nothing when no canary ran."""
+    runs = code_runs(results, results["rows"])
+    if not runs:
+        return []
+    closed, opened = changes(runs, src, dst)
+    lines = ["", "#### Code that a plain load runs", ""]
+    if not closed and not opened:
+        return lines + [f"Upgrading to `{dst}` neither closes nor opens a way for a file to run code on a plain load."]
+    if closed:
+        lines += [f"Upgrading to `{dst}` closes:", "", *(_change(c, src, dst) for c in closed)]
+    if opened:
+        lines += ["", f"Upgrading to `{dst}` opens:", "", *(_change(c, src, dst) for c in opened)]
+    return lines
