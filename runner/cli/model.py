@@ -130,24 +130,27 @@ def event_text(event: dict) -> str:
 
 
 def ran_lines(verdict: dict, holds: list[str]) -> list[str]:
-    """What each call made in one row did besides reading the file, one line per call with events:
-    ``loading ran os.system('…') on Keras 3.6 (keras.models.load_model("model.keras")): pickle in …``."""
-    lines = []
-    seen_note = False
+    """What the calls made in one row did besides reading the file, one line per phase and what it did
+    (the calls that did the same listed together): ``loading ran os.system('…') on TF 2.18.1 · Keras 3
+    3.6.0 · Py 3.11.7 (tf2.18-k3.6-py3.11) in keras.models.load_model("model.keras"): the file holds …``."""
+    said: dict[tuple[str, str], list[str]] = {}
+    notes = []
     for r in verdict["records"]:
         if r.get("events") is None:
-            if r.get("events_note") and not seen_note:
-                lines.append(f"what the loads ran: {r['events_note']}")
-                seen_note = True
+            if r.get("events_note") and r["events_note"] not in notes:
+                notes.append(r["events_note"])
             continue
         for phase, verb in (("load", "loading ran"), ("call", "the first call ran")):
             events = [e for e in r["events"] if e["phase"] == phase]
             if events:
                 what = ", ".join(event_text(e) for e in events)
-                lines.append(
-                    f"{verb} {what} on {verdict['label']} ({verdict['row']}, {r.get('call') or r['option']})"
-                    + (f": the file holds {', '.join(holds)}" if holds else "")
-                )
+                said.setdefault((verb, what), []).append(r.get("call") or r["option"])
+    lines = [f"what the loads ran: {note}" for note in notes]
+    for (verb, what), calls in said.items():
+        lines.append(
+            f"{verb} {what} on {verdict['label']} ({verdict['row']}) in {', '.join(calls)}"
+            + (f": the file holds {', '.join(holds)}" if holds else "")
+        )
     return lines
 
 

@@ -1,9 +1,9 @@
-"""Where a grid row runs: one small interface, a registry of backends.
+"""Where a grid row runs: one small interface, and the uv backend.
 
-Today rows run in local uv virtualenvs (``UvBackend``); a container backend
-(official TF images, or images built here with debootstrap + ``docker import``)
-implements the same two methods: ``prepare`` builds or reuses the env and
-returns an ``Env``; ``Env.python_argv`` says how to start its interpreter.
+Rows run in local uv virtualenvs (``UvBackend``) or in containers (runner/run/container.py
+``DockerBackend``); both implement the same two methods: ``prepare`` builds or reuses the env and
+returns an ``Env``; ``Env.python_argv`` says how to start its interpreter. The registry of backends
+by name is runner/run/dispatch.py ``BACKENDS``.
 """
 
 from __future__ import annotations
@@ -255,6 +255,3 @@ class UvBackend:
             build_s=round(elapsed, 2),
             reused=reused,
         )
-
-
-BACKENDS: dict[str, type] = {"uv": UvBackend}

@@ -8,10 +8,18 @@ code run in the child, also its ``CUSTOM_OBJECTS`` and its ``register()``), unde
 model (on ``--input`` or on seeded data of its input shape) and writes the output; the
 outputs are compared here, as arrays, with the environment the file was saved in. The
 orchestrator never loads the model itself.
+
+Every call is watched (runner/harness/audit.py): each record carries the audit events of its load and first
+call (``events``: a process, the network, unpickling, bytecode, writes outside its folder, imports outside
+the libraries; None on Python 3.7, where they cannot be observed). With ``sandbox``, every load runs in a
+container of the base image instead (runner/run/container.py ``SandboxBackend``): the row's lock mounted
+as its packages, no network, the repository read-only, and one writable mount, this check's scratch
+folder, through which the model goes in (a copy) and the outputs come out.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 import time
@@ -78,12 +86,16 @@ def _row_records(
                 dict(
                     base,
                     option=option,
+                    call=answer.get("call"),
                     outcome=answer["outcome"],
                     stage=answer.get("stage", "load"),
                     error=answer.get("error"),
                     durations=answer.get("durations") or {},
                     mode=answer.get("mode"),
                     output=str(out) if out.exists() else None,
+                    code_ran=answer.get("code_ran"),
+                    events=answer.get("events"),
+                    events_note=answer.get("events_note"),
                 )
             )
     finally:
@@ -117,12 +129,23 @@ def check(
     jobs: int = 2,
     timeout: float = LOAD_TIMEOUT,
     written: str | None = None,
+    sandbox: bool = False,
 ) -> dict:
-    """Per row: the records (one per option) and a status by the matrix's own rules; and the wall time."""
+    """Per row: the records (one per option) and a status by the matrix's own rules; and the wall time.
+
+    ``sandbox``: every load in a container (``backend`` then only says where envs live, its ``home``)."""
     start = time.monotonic()
+    shown = model
     ids, lock = count(1), threading.Lock()
     with tempfile.TemporaryDirectory(prefix="kc-check-") as folder:
         work = Path(folder)
+        if sandbox:
+            from .container import SandboxBackend
+
+            backend = SandboxBackend(home=getattr(backend, "home", None), rw=(work,))
+            model = _into(work, model)
+            input_path = _into(work, input_path) if input_path else None
+            serve = _into(work, serve) if serve else None
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             per_row = list(
                 pool.map(
@@ -138,4 +161,18 @@ def check(
     for row, recs in zip(rows, per_row, strict=True):
         cell = derive(recs, "")
         verdicts.append({"row": row.id, "label": row.label, **cell, "records": recs})
-    return {"model": str(model), "reference": compared, "rows": verdicts, "wall_s": round(time.monotonic() - start, 1)}
+    return {
+        "model": str(shown),
+        "reference": compared,
+        "rows": verdicts,
+        "sandbox": sandbox,
+        "wall_s": round(time.monotonic() - start, 1),
+    }
+
+
+def _into(work: Path, path: Path) -> Path:
+    """A copy of ``path`` in the check's scratch folder (the sandbox's one writable mount): what goes in."""
+    inside = work / "in" / path.name
+    inside.parent.mkdir(exist_ok=True)
+    (shutil.copytree if path.is_dir() else shutil.copy2)(path, inside)
+    return inside

@@ -15,6 +15,7 @@ and image come from ``tools/docker/engine.sh up`` and ``... image``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -209,3 +210,42 @@ class DockerBackend:
             shutil.rmtree(target)
         tmp.rename(target)
         return meta
+
+
+class _TwinLocks(RowLocks):
+    """The locks of a sandbox row: its uv row's committed lock (same packages), never rewritten."""
+
+    @staticmethod
+    def header(row: Row) -> str:
+        return RowLocks.header(dataclasses.replace(row, backend="", image=""))
+
+    def write(self, row: Row, freeze: str) -> None:
+        pass  # the lock is the uv row's: the sandbox reads it, the uv row writes it
+
+
+class SandboxBackend(DockerBackend):
+    """``keras-compat check --sandbox``: any uv row's env, run in a container of the base image.
+
+    The row's own lock (``runner/locks/<row>.txt``) is installed for the image's Python into
+    ``$KC_HOME/envs/<row>-<hash>/site`` (a folder of its own: the spec names the docker backend) and
+    mounted read-only as its packages, the way container rows run: no network, the repository read-only,
+    memory and pid limits. ``rw`` is the one writable mount, the check's scratch folder; everything else
+    a load writes stays in the container, which is removed when its harness ends.
+    """
+
+    name = "sandbox"
+
+    def __init__(
+        self, home: Path | None = None, lock_dir: Path = LOCK_DIR, timeout: float = 1800, rw: tuple[Path, ...] = ()
+    ):
+        super().__init__(home, lock_dir, timeout, rw=rw)
+        self.locks = _TwinLocks(lock_dir)
+
+    def prepare(self, row: Row) -> Env:
+        if row.backend not in ("", "uv"):
+            return super().prepare(row)  # a container row already runs in a container
+        box = dataclasses.replace(row, backend="docker", image=DEFAULT_IMAGE)
+        try:
+            return super().prepare(box)
+        except EnvError as exc:
+            raise EnvError(f"--sandbox: {exc}") from None

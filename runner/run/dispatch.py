@@ -1,4 +1,8 @@
-"""Each grid row on its own backend: ``backend = "docker"`` in grid.toml, else the run's default."""
+"""Each grid row on its own backend: ``backend = "docker"`` in grid.toml, else the run's default.
+
+``BACKENDS`` is the one registry of backends (``run --backend``, ``check --backend``); grid.py's
+``BACKEND_NAMES`` names the same keys for grid files (tests/test_docker.py keeps them equal).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class RowBackends:
         if default not in BACKENDS:
             raise ValueError(f"unknown backend {default!r}")
         self.default = default
+        self.home = home
         self.backends: dict[str, Backend] = {
             "uv": UvBackend(home),
             "docker": DockerBackend(home, rw=(work,) if work is not None else ()),
