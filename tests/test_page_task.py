@@ -86,7 +86,7 @@ def cell(results: dict[str, Any], save: str, load: str) -> dict[str, Any]:
 def expected_answer(results: dict[str, Any], load: str) -> tuple[str, str]:
     """(answer id, the words the page must show) for the task's pattern loaded in ``load``."""
     before, after = cell(results, SAVE, SAVE), cell(results, SAVE, load)
-    answer = upgrade_answer(before["status"], after["status"])
+    answer = upgrade_answer(before["status"], after["status"], before["option"], after["option"])
     words = ANSWER_TITLES[answer] + (f": {OPTION_CALLS[after['option']]}" if answer == "change_call" else "")
     return answer, words
 
@@ -209,4 +209,77 @@ def test_the_skip_link_is_the_first_tab_stop_and_the_text_has_no_emoji(open_page
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "answer"
     assert EMOJI.findall(page.inner_text("body")) == []
+    assert console.errors == []
+
+
+def _answer_row(page: Any, scenario: str, fmt: str, table: str = "#upgrade-table") -> Any:
+    return page.locator(f"{table} tr.ans", has=page.locator(f"th code:text-is('{scenario}')")).filter(
+        has=page.locator(f".fmt:text-is('{fmt}')")
+    )
+
+
+def test_a_keras2_savedmodel_in_keras3_is_a_changed_call_to_tfsm_layer(open_page: Any, results: dict[str, Any]) -> None:
+    """load_model raises on a SavedModel in Keras 3; TFSMLayer reads it, for inference only: a changed call."""
+    k2 = "tf2.15-k2-py3.11"
+    page, console = open_page("wide", f"#from={k2}&to={LOAD}")
+    cells = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): c for c in results["cells"]}
+    checked = 0
+    for sc in ("lambda_simple", "stateful_layer", "subclass_with_config"):
+        before, after = cells[(sc, "savedmodel", k2, k2)], cells[(sc, "savedmodel", k2, LOAD)]
+        answer = upgrade_answer(before["status"], after["status"], before["option"], after["option"])
+        if (before["status"], after["status"]) != ("pass", "pass_inference_only"):
+            continue
+        assert (answer, after["option"]) == ("change_call", "tfsm_layer")
+        text = " ".join(_answer_row(page, sc, "savedmodel").locator(".answer-cell").inner_text().split())
+        assert text == f"{ANSWER_TITLES['change_call']}: {OPTION_CALLS['tfsm_layer']}"
+        assert text.startswith("works if you change your load call: TFSMLayer (inference only)")
+        checked += 1
+    assert checked, "no Keras 2 SavedModel that passes in Keras 2 and only through TFSMLayer in Keras 3"
+    assert console.errors == []
+
+
+def test_a_stateful_layer_in_keras3_names_the_call_that_computes_something_else(
+    open_page: Any, results: dict[str, Any]
+) -> None:
+    """The default load asks for custom_objects; that call loads and is wrong: the dialog says so, with its diff."""
+    trap = next(
+        c
+        for c in results["cells"]
+        if c["scenario"] == "stateful_layer"
+        and c["save_row"] == c["load_row"] == LOAD
+        and c["status"] == "wrong_output"
+        and c["option"] == "custom_objects"
+    )
+    record = next(
+        r
+        for r in results["records"]
+        if (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"])
+        == (trap["scenario"], trap["format"], LOAD, LOAD, "custom_objects")
+    )
+    assert record["outcome"] == "wrong_output" and record["max_abs_diff"] > 0.1
+    page, console = open_page("wide", f"#cell={trap['scenario']}/{trap['format']}/{LOAD}/{LOAD}")
+    dialog = page.locator("#detail")
+    dialog.wait_for(state="visible")
+    text = " ".join(dialog.inner_text().split())
+    assert "wrong output" in text and "computes something else" in text
+    assert " ".join(record["call"].split()) in text  # the call, as code: load_model(..., custom_objects={...})
+    assert record["error"]["message"] in text  # max |loaded - original| = ...
+    assert console.errors == []
+
+
+def test_the_upgrade_answer_says_what_changes_for_files_saved_after_tf_2_13(
+    open_page: Any, results: dict[str, Any]
+) -> None:
+    """TF 2.12 -> 2.13: model.save("m.keras") writes the zip instead of HDF5; the answer lists it."""
+    old, new = "tf2.12-k2-py3.11", "tf2.13-k2-py3.11"
+    page, console = open_page("wide", f"#from={old}&to={new}")
+    cells = {(c["scenario"], c["format"], c["save_row"], c["load_row"]): c for c in results["cells"]}
+    wrote = {
+        (c["written"], cells[(c["scenario"], "keras", new, new)]["written"])
+        for k, c in cells.items()
+        if k[1] == "keras" and k[2] == k[3] == old and (c["scenario"], "keras", new, new) in cells
+    }
+    assert ("hdf5", "zip") in wrote
+    later = page.locator("#later-table")
+    assert "now writes a Keras v3 .keras zip archive, not an HDF5 file" in " ".join(later.inner_text().split())
     assert console.errors == []

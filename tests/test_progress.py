@@ -51,8 +51,10 @@ def test_no_cell_estimate_before_the_first_cell_and_cached_cells_are_not_speed()
     est.plan(saves=10, cells=Counter({("r", False): 100}), slots=2)
     est.advance("r", 50, 0, cached=True, seconds=0.0, same=False)  # answered by the cache: no speed
     assert est.left_s() is None and "left" not in est.line(60.0)
+    est.advance("r", 1, 0, cached=False, seconds=2.0, same=False)
+    assert est.left_s() is None  # one cell is noise: no estimate before a few
     est.saved(4.0)
-    for _ in range(10):
+    for _ in range(9):
         est.advance("r", 1, 0, cached=False, seconds=2.0, same=False)
     # 90 cells at 2 s and 9 saves at 4 s, over 2 slots
     assert est.left_s() == (90 * 2.0 + 9 * 4.0) / 2

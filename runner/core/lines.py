@@ -29,15 +29,23 @@ def _get(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
+# Lines whose releases are Keras's own (Keras 3, and multi-backend Keras), not TF's.
+KERAS_AXIS = frozenset({"keras3", "keras_mb"})
+# Lines nobody upgrades to today: their rows save (their files are what teams carry), and are loaded
+# only in their own line (runner/run/pairs.py targets): not a "newest of a line" target.
+LEGACY = frozenset({"keras_mb"})
+
+
 def axis(row: Any) -> tuple[str, str]:
-    """What a row's version means on its line: ``("Keras", "3.4.1")`` for Keras 3, ``("TF", "2.15.1")`` otherwise."""
-    return ("Keras", _get(row, "keras")) if _get(row, "flavour") == "keras3" else ("TF", _get(row, "tf"))
+    """What a row's version means on its line: ``("Keras", "3.4.1")`` for Keras 3 and multi-backend Keras,
+    ``("TF", "2.15.1")`` otherwise."""
+    return ("Keras", _get(row, "keras")) if _get(row, "flavour") in KERAS_AXIS else ("TF", _get(row, "tf"))
 
 
 def line_key(row: Any) -> tuple[tuple[int, ...], ...]:
     """Where a row sits on its line: the axis version first, then the other one, then Python."""
     tf, keras, python = (version_key(_get(row, k)) for k in ("tf", "keras", "python"))
-    return (keras, tf, python) if _get(row, "flavour") == "keras3" else (tf, keras, python)
+    return (keras, tf, python) if _get(row, "flavour") in KERAS_AXIS else (tf, keras, python)
 
 
 def release_lines(rows: Iterable[R], savers: set[str] | None = None) -> dict[str, list[R]]:

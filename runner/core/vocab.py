@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Flavour = Literal["keras2", "tf_keras", "keras3"]
+# keras_mb: multi-backend Keras (``import keras``, standalone 1.x-2.3.x on TF 1.x/2.0), the saver of most
+# 2016-2019 models; keras2: Keras 2 bundled as tf.keras; tf_keras: the tf-keras package; keras3: Keras 3.
+Flavour = Literal["keras_mb", "keras2", "tf_keras", "keras3"]
 FLAVOURS: tuple[Flavour, ...] = get_args(Flavour)
 
 # What a user's save call means; see runner/harness/saving.py for the exact calls.
@@ -183,8 +185,14 @@ EXPECTED_WRITTEN: dict[Format, Written] = {"h5": "hdf5", "keras": "zip", "savedm
 NOT_RUN = ("◌", "not run")
 
 # Per flavour: how a row label names it, and the environment variables every row of it sets.
-FLAVOUR_LABELS: dict[Flavour, str] = {"keras2": "Keras 2 (tf.keras)", "tf_keras": "tf-keras", "keras3": "Keras 3"}
+FLAVOUR_LABELS: dict[Flavour, str] = {
+    "keras_mb": "multi-backend Keras (import keras)",
+    "keras2": "Keras 2 (tf.keras)",
+    "tf_keras": "tf-keras",
+    "keras3": "Keras 3",
+}
 FLAVOUR_ENV: dict[Flavour, dict[str, str]] = {
+    "keras_mb": {},
     "keras2": {},
     "tf_keras": {"TF_USE_LEGACY_KERAS": "1"},
     "keras3": {},

@@ -11,7 +11,7 @@ def main(argv=None):
     serve = sub.add_parser("serve", help="answer save/load requests (JSON lines on stdin)")
     serve.add_argument("--scenario-dir", required=True)
     serve.add_argument("--mode", choices=("fork", "fresh", "shared"), default="fork")
-    serve.add_argument("--probe-timeout", type=float, default=120.0)
+    serve.add_argument("--probe-timeout", type=float, default=float(os.environ.get("KC_PROBE_TIMEOUT") or 120.0))
     args = parser.parse_args(argv)
     if args.command != "serve":
         parser.error("the only command is: serve")

@@ -27,6 +27,8 @@ def _outputs_of(value):
 
 
 def save_model(model, fmt, path, keras):
+    if fmt == "savedmodel" and common.is_standalone(keras):
+        raise common.Unsupported("standalone Keras writes no SavedModel (model.save writes HDF5 whatever the name)")
     if fmt in ("h5", "keras"):
         model.save(path)
     elif fmt == "savedmodel":
@@ -85,7 +87,8 @@ def _value_text(value):
 
 def call_text(option, keras, path, **fields):
     """The code of one call (protocol CALLS), with this request's values."""
-    values = {"keras": "keras" if common.is_keras3(keras) else "tf.keras", "path": '"%s"' % os.path.basename(path),
+    name = "keras" if common.is_keras3(keras) or common.is_standalone(keras) else "tf.keras"
+    values = {"keras": name, "path": '"%s"' % os.path.basename(path),
               "objects": "{}", "endpoint": ""}
     values.update(fields)
     return CALLS[option].format(**values)

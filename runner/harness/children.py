@@ -8,6 +8,7 @@ does never reaches another. The parent reads every child's pipe with ``select`` 
 kills a child at its deadline.
 """
 
+import faulthandler
 import itertools
 import json
 import os
@@ -50,6 +51,8 @@ def start(func, timeout, scratch, reset, tag=None):
             os.dup2(err, 2)
             os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the parent's requests are not the child's to read
             common.die_with_parent()
+            # a child about to be killed at its deadline first writes where it hangs into the row's log
+            faulthandler.dump_traceback_later(max(1.0, timeout - 2.0), exit=False)
             reset()
             data = json.dumps(func(), sort_keys=True).encode("utf-8")
             view = memoryview(data)

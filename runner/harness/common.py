@@ -80,18 +80,57 @@ def unsupported(message):
 
 
 def keras_module():
-    """The Keras a user of this env gets: ``keras`` 3, else ``tf.keras``."""
+    """The Keras a user of this env gets: ``keras`` 3; standalone (multi-backend) Keras 1.x-2.3; else ``tf.keras``.
+
+    In a standalone-Keras env (``import keras`` is the multi-backend package, which ended at 2.3.1;
+    keras 2.4+ is a wrapper of tf.keras) the scenarios' ``keras = tf.keras`` is made to mean
+    ``import keras``: ``tf.keras`` is set to that package, so the same pattern is written for the
+    Keras its users had (the one that wrote most 2016-2019 Lambda models).
+    """
     import tensorflow as tf
 
     if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
         try:
             import keras
 
-            if str(getattr(keras, "__version__", "0")).startswith("3"):
+            version = str(getattr(keras, "__version__", "0"))
+            if version.startswith("3"):
+                return keras
+            if is_standalone(keras):
+                tf.keras = keras
                 return keras
         except ImportError:
             pass
     return tf.keras
+
+
+def is_standalone(keras):
+    """Multi-backend Keras (``import keras``, 1.x to 2.3.x), not a tf.keras (keras 2.4+ wraps tf.keras)."""
+    if getattr(keras, "__name__", "") != "keras":
+        return False
+    major, _, rest = str(getattr(keras, "__version__", "0")).partition(".")
+    minor = rest.split(".")[0]
+    return major == "1" or (major == "2" and minor.isdigit() and int(minor) <= 3)
+
+
+def is_tf1():
+    import tensorflow as tf
+
+    return tf.__version__.startswith("1.")
+
+
+def graph_session(keras):
+    """TF 1.x: a new session for the Keras backend, one intra-op and one inter-op thread of its own.
+
+    Graph-mode Keras runs on a session; its inter-op pool is per session (``use_per_session_threads``),
+    so the new session a forked child makes here gets threads that exist in the child, and one
+    intra-op thread makes Eigen run kernels inline (see ``one_compute_thread``)."""
+    import tensorflow as tf
+
+    v1 = getattr(tf, "compat", None) and getattr(tf.compat, "v1", None) or tf
+    config = v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1,
+                            use_per_session_threads=True)
+    keras.backend.set_session(v1.Session(graph=v1.get_default_graph(), config=config))
 
 
 def is_keras3(keras):
@@ -148,10 +187,12 @@ def one_compute_thread():
     """
     import tensorflow as tf
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-    except RuntimeError:  # the context exists already: too late in this process
-        pass
+    threading_config = getattr(getattr(tf, "config", None), "threading", None)
+    if threading_config is not None and not is_tf1():
+        try:
+            threading_config.set_intra_op_parallelism_threads(1)
+        except RuntimeError:  # the context exists already: too late in this process
+            pass
     if os.environ.get("KERAS_BACKEND") == "torch":
         try:
             import torch
@@ -188,7 +229,8 @@ def seed(keras, value=0):
 
     random.seed(value)
     np.random.seed(value)
-    tf.random.set_seed(value)
+    set_seed = getattr(tf.random, "set_seed", None) or getattr(tf, "set_random_seed", None)
+    set_seed(value)  # TF 2: tf.random.set_seed; TF 1.x: tf.set_random_seed (the default graph's seed)
     utils = getattr(keras, "utils", None)
     if utils is not None and hasattr(utils, "set_random_seed"):
         utils.set_random_seed(value)  # Keras >= 2.7 and 3: Python, numpy and the backend's seed
@@ -207,3 +249,5 @@ def clear_session(keras):
             keras.backend.clear_session()
     except Exception:  # noqa: BLE001
         pass
+    if is_tf1() and hasattr(keras.backend, "set_session"):
+        graph_session(keras)

@@ -39,6 +39,10 @@ def reset_runtime(keras):
     hangs in a child of TF 2.0 and 2.15). The old context is kept, not destroyed:
     its destructor would join threads that do not exist here.
     """
+    if common.is_tf1() and hasattr(keras.backend, "get_session"):
+        # TF 1.x: the parent's session owns threads this child does not have; destroying it here would join
+        # them (measured: abort, "std::system_error: Invalid argument"), so it is kept and a new one is made
+        _KEEP.append(keras.backend.get_session())
     try:
         from tensorflow.python.eager import context
     except ImportError:
@@ -107,6 +111,9 @@ def warm_cycle(keras, folder, formats, params):
             return float(ops.sum(ops.matmul(ops.sigmoid(big), big)))
         import tensorflow as tf
 
+        if common.is_tf1():  # graph mode: the kernels run in the backend's session
+            k = keras.backend
+            return float(k.eval(k.sum(k.dot(k.sigmoid(k.constant(big)), k.constant(big)))))
         return float(tf.reduce_sum(tf.matmul(tf.math.sigmoid(big), big)))
 
     step("kernels", kernels)
@@ -172,12 +179,18 @@ def serve(args):
 
     common.one_compute_thread()
     keras = common.keras_module()
+    if common.is_tf1():
+        common.graph_session(keras)  # before the warm-up makes the first session
     common.import_scenario_libraries()
     params = common.kwargs_supported(keras.models.load_model)
     facts = common.env_facts(keras)
     keras3 = facts["keras3"]
     formats = list(protocol.FORMATS)
     scratch = tempfile.mkdtemp(prefix="kc-harness-")
+    # Temporary files of the libraries (TF's autograph writes a module per converted function) go under the
+    # scratch, which goes when the harness ends, instead of piling up in /tmp over a run's ~40,000 children.
+    tempfile.tempdir = scratch
+    os.environ["TMPDIR"] = scratch
     ready = {"event": protocol.EVENT_READY, "facts": facts, "mode": args.mode, "fork": False, "fork_error": None,
              "warmup": {}, "import_s": round(time.time() - started, 3), "load_model_params": sorted(params)}
     try:
@@ -190,7 +203,8 @@ def serve(args):
             # then neither touch (and copy) the parent's pages nor destroy the parent's TensorFlow
             # functions, whose destructors would act on the child's new context.
             gc.collect()
-            gc.freeze()
+            if hasattr(gc, "freeze"):  # Python >= 3.7
+                gc.freeze()
             probe_dir = tempfile.mkdtemp(dir=scratch)
             probe = children.in_child(
                 lambda: {"outcome": "ok", "steps": warm_cycle(keras, probe_dir, ["h5"], params)},

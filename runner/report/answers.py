@@ -24,7 +24,7 @@ def common_upgrades(
     keras3 = lines.get("keras3", [])
     pairs: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     if keras3:
-        for flavour in ("keras2", "tf_keras"):
+        for flavour in ("keras2", "tf_keras", "keras_mb"):  # the first is where the page opens
             if lines.get(flavour):
                 label = f"newest {FLAVOUR_LABELS[flavour]} → newest Keras 3"  # type: ignore[index]
                 pairs.append((lines[flavour][-1], keras3[-1], label))

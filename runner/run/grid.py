@@ -119,8 +119,13 @@ class Row:
 
 
 def row_id(flavour: str, tf: str, keras: str, python: str) -> str:
-    """``tf2.15-k2-py3.11``, ``tf2.21-tfk2.21-py3.11``, ``tf2.21-k3.13-py3.11``."""
-    keras_part = {"keras2": "k2", "tf_keras": f"tfk{_minor(keras)}", "keras3": f"k{_minor(keras)}"}[flavour]
+    """``tf2.15-k2-py3.11``, ``tf2.21-tfk2.21-py3.11``, ``tf2.21-k3.13-py3.11``, ``tf1.15-mk2.2-py3.7``."""
+    keras_part = {
+        "keras_mb": f"mk{_minor(keras)}",
+        "keras2": "k2",
+        "tf_keras": f"tfk{_minor(keras)}",
+        "keras3": f"k{_minor(keras)}",
+    }[flavour]
     return f"tf{_minor(tf)}-{keras_part}-py{_minor(python)}"
 
 

@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from runner.core.lines import CONTAINER, next_release, next_tf, release_lines
+from runner.core.lines import CONTAINER, LEGACY, next_release, next_tf, release_lines
+from runner.core.versions import minor
 
 from .grid import Row
 
@@ -27,7 +28,7 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
     containers = [r for r in rows if CONTAINER in r.tags]  # only with their twin: see the end
     rows = [r for r in rows if CONTAINER not in r.tags]
     by_line = release_lines(rows)
-    newest = {flavour: line[-1].id for flavour, line in by_line.items()}
+    newest = {flavour: line[-1].id for flavour, line in by_line.items() if flavour not in LEGACY}
     out: dict[str, set[str]] = {r.id: set() for r in rows if not r.load_only}
     for line in by_line.values():
         for i, row in enumerate(line):
@@ -40,6 +41,12 @@ def targets(rows: list[Row]) -> dict[str, set[str]]:
             continue
         out[row.id].update(newest.values())
         out[row.id].update(r.id for r in next_tf(row, by_line))
+        if row.flavour in LEGACY:  # a team's old files: also in every TF 2.x row its Python runs
+            out[row.id].update(
+                r.id
+                for r in rows
+                if r.flavour not in LEGACY and not r.load_only and minor(r.python) == minor(row.python)
+            )
         if "python-axis" in row.tags or any(
             "python-axis" in r.tags and r.tf == row.tf and r.flavour == row.flavour for r in rows
         ):

@@ -56,20 +56,31 @@ class Interrupted(Exception):
 
 
 class WorkerDied(Exception):
-    def __init__(self, kind: str, detail: str):
+    def __init__(self, kind: str, detail: str, origin: str | None = None):
         super().__init__(detail)
         self.kind = kind  # "crash" | "timeout"
         self.detail = detail
+        self.origin = origin  # "harness": the harness's own Python code raised and killed it (a defect)
 
 
-def died(kind: str, message: str, stage: str = "load") -> dict:
-    return {
-        "outcome": kind,
-        "stage": stage,
-        "durations": {},
-        "max_abs_diff": None,
-        "error": {"type": "WorkerDied", "message": message, "traceback": ""},
-    }
+def died(kind: str, message: str, stage: str = "load", origin: str | None = None) -> dict:
+    error = {"type": "WorkerDied", "message": message, "traceback": ""}
+    if origin:
+        error["origin"] = origin
+    return {"outcome": kind, "stage": stage, "durations": {}, "max_abs_diff": None, "error": error}
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
+
+
+def raised_in_harness(tail: list[str]) -> bool:
+    """A dead harness whose stderr ends in a Python traceback whose innermost frame is the harness's own
+    code (runner/harness, but for the lines that are the user's calls): keras-compat's defect, not a crash."""
+    frames = [m.group(1) for line in tail if (m := _FRAME.match(line))]
+    if not frames or not tail or not re.match(r"^\w+(\.\w+)*(Error|Exception)\b", tail[-1].strip()):
+        return False
+    last = frames[-1].replace("\\", "/")
+    return "/runner/harness/" in last and not last.endswith("/calls.py")
 
 
 class HarnessProcess:
@@ -163,7 +174,10 @@ class HarnessProcess:
                 time.sleep(0.05)
                 if self.interrupted():
                     raise Interrupted()
-                raise WorkerDied("crash", exit_message(code, list(self.stderr_tail)))
+                tail = list(self.stderr_tail)
+                raise WorkerDied(
+                    "crash", exit_message(code, tail), origin="harness" if raised_in_harness(tail) else None
+                )
             return msg
 
     def read(self, timeout: float) -> dict:

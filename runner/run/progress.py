@@ -89,8 +89,8 @@ class Estimate:
         return (self.env_total - self.envs_finished) / rate
 
     def left_s(self) -> float | None:
-        """Seconds of work left, over the slots; None before this run finished a cell."""
-        if not self.cells_done:
+        """Seconds of work left, over the slots; None before this run finished a few cells (one is noise)."""
+        if not self.cells_done or self.cells_done < min(MIN_CELLS, self.cells_total):
             return None
         by_same: defaultdict[bool, float] = defaultdict(float)
         n_same: Counter[bool] = Counter()

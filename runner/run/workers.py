@@ -129,8 +129,8 @@ class RowSession:
                         proc.kill()
                         self.proc = None
                         self._count("parent_restarts")
-                if attempt == 2 or (self.stop is not None and self.stop.is_set()):
-                    return died(gone.kind, gone.detail, stage)
+                if attempt == 2 or gone.origin or (self.stop is not None and self.stop.is_set()):
+                    return died(gone.kind, gone.detail, stage, gone.origin)
         if answer["outcome"] in ("crash", "timeout"):
             # A fork child that died or hung is asked again in a fresh interpreter: that answer is the
             # record (a fork-specific failure must never become a cell's outcome).
@@ -195,11 +195,11 @@ class RowSession:
         try:
             proc, _ = self._start("fresh")
         except WorkerDied as gone:
-            return died(gone.kind, f"the harness did not start: {gone.detail}", stage)
+            return died(gone.kind, f"the harness did not start: {gone.detail}", stage, gone.origin)
         try:
             answer = proc.ask(request, timeout)
         except WorkerDied as gone:
-            answer = died(gone.kind, gone.detail, stage)
+            answer = died(gone.kind, gone.detail, stage, gone.origin)
             answer["mode"] = "fresh"
         finally:
             proc.close()

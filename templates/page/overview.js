@@ -4,13 +4,13 @@
   const ovTable = document.getElementById("overview-table");
   const ovLegend = document.getElementById("overview-legend");
   const tfMinor = (r) => r.tf.split(".").slice(0, 2).join(".");
-  const FLAVOUR_SHORT = { keras2: "2", tf_keras: "t", keras3: "3" };
+  const FLAVOUR_SHORT = { keras_mb: "m", keras2: "2", tf_keras: "t", keras3: "3" };
   let ovGrid = [];
   if (ovTable) rovingGrid(ovTable, () => ovGrid);
   if (ovLegend) {
     const shown = Object.keys(S).filter((st) => cells.some((c) => c.status === st && c.save_row === c.load_row));
     ovLegend.innerHTML = `<ul class="legend-inline" aria-label="Legend">${shown.map((st) => `<li><span class="sq st-${esc(st)}"><span class="g" aria-hidden="true"></span></span> ${esc(S[st].label)}</li>`).join("")}` +
-      `<li><span class="flavkey">2</span> Keras 2 (tf.keras)</li><li><span class="flavkey">t</span> tf-keras</li><li><span class="flavkey">3</span> Keras 3</li></ul>`;
+      `<li><span class="flavkey">m</span> multi-backend Keras</li><li><span class="flavkey">2</span> Keras 2 (tf.keras)</li><li><span class="flavkey">t</span> tf-keras</li><li><span class="flavkey">3</span> Keras 3</li></ul>`;
   }
   // The version-ranges table is static HTML: the scenario and format filters hide its other rows.
   const rangeRows = document.querySelectorAll("#ranges tbody tr[data-scenario]");
@@ -27,7 +27,7 @@
       if (bands.length && bands[bands.length - 1][0] === m) bands[bands.length - 1][1] += 1;
       else bands.push([m, 1]);
     }
-    const firstK3 = cols.findIndex((col) => D.rows[col].flavour !== "keras2");
+    const firstK3 = cols.findIndex((col) => D.rows[col].flavour === "tf_keras" || D.rows[col].flavour === "keras3");
     const edge = (ci) => (ci === firstK3 ? " k3-edge" : "");
     const out = ['<thead><tr class="bands"><th scope="col" class="corner">TF</th>'];
     let ci = 0;

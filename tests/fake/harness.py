@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -110,9 +111,22 @@ def main():
         if req.get("scenario") == "crash_always" and mode != "fork":
             os._exit(3)
         if req["kind"] == "load" and os.environ.get("FAKE_SLEEP"):
-            time.sleep(float(os.environ["FAKE_SLEEP"]))  # a load that costs time (progress estimates)
+            # a load that costs time (progress estimates), answered beside the others as forked children are
+            threading.Thread(target=_later, args=(req, mode, float(os.environ["FAKE_SLEEP"]))).start()
+            continue
         record = answer(req, mode)
         record.update(id=req["id"], event="record", mode=mode)
+        emit(record)
+
+
+_EMIT = threading.Lock()
+
+
+def _later(req, mode, seconds):
+    time.sleep(seconds)
+    record = answer(req, mode)
+    record.update(id=req["id"], event="record", mode=mode)
+    with _EMIT:
         emit(record)
 
 
