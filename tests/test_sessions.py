@@ -247,3 +247,23 @@ def test_an_interrupted_run_keeps_what_finished_and_resumes(tmp_path: Path) -> N
     records = {(r["scenario"], r["format"], r["save_row"], r["option"]): r["outcome"] for r in second.records}
     assert records[("needs_custom", "h5", rows[0].id, "default")] == "load_error"
     assert records[("needs_custom", "h5", rows[0].id, "custom_objects")] == "ok"
+
+
+def test_a_harness_killed_by_its_own_python_error_is_a_defect_not_a_crash() -> None:
+    from runner.run.process import raised_in_harness
+
+    ours = [
+        "Traceback (most recent call last):",
+        '  File "/x/runner/harness/server.py", line 206, in serve',
+        "    gc.freeze()",
+        "AttributeError: module 'gc' has no attribute 'freeze'",
+    ]
+    assert raised_in_harness(ours)
+    user = ['  File "/x/runner/harness/calls.py", line 40, in predict', "AttributeError: '_UserObject' ..."]
+    library = [
+        '  File "/x/runner/harness/loading.py", line 9',
+        '  File "/env/site-packages/keras/x.py", line 3',
+        "ValueError: bad",
+    ]
+    assert not raised_in_harness(user) and not raised_in_harness(library)
+    assert not raised_in_harness(["Segmentation fault"])
