@@ -1,5 +1,5 @@
-"""The load's observer (runner/harness/audit.py): audit events, the canary folder, the bait watch; and the
-crafting helpers the canaries rewrite real files with (runner/harness/crafting.py). No TensorFlow here."""
+"""The load's observers (runner/harness/audit.py: audit events; observe.py: the canary folder, the bait watch)
+and the crafting helpers the canaries rewrite real files with (runner/harness/crafting.py). No TensorFlow here."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-from runner.harness import audit, crafting
+from runner.harness import audit, crafting, observe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,8 +90,8 @@ def test_nothing_is_observed_once_stopped(tmp_path: Path) -> None:
 def test_the_folder_and_the_bait_watch(tmp_path: Path) -> None:
     bait = tmp_path / crafting.BAIT
     bait.write_text("a\nb\n")
-    folder = audit.Folder(str(tmp_path), ignore=(crafting.BAIT,))
-    watch = audit.Watch(str(bait))
+    folder = observe.Folder(str(tmp_path), ignore=(crafting.BAIT,))
+    watch = observe.Watch(str(bait))
     assert not folder.changed() and not watch.read()
     (tmp_path / "canary.txt").write_text("load\n")
     bait.read_text()

@@ -15,18 +15,12 @@ It records what the issue of stored code is about, each event once per phase:
   Keras (and tf-keras, tensorflow-hub, JAX, torch) and what they require.
 
 Python 3.7 has no audit hooks: ``AVAILABLE`` is False there and the records say it cannot be observed.
-
-The canary's own observations live here too: which files appeared in its folder during each phase
-(``Folder``), and whether a bait file was read (``Watch``, inotify through ctypes: TensorFlow reads files
-in C++, where no audit event is raised).
+The canary's folder, marker and bait are watched by runner/harness/observe.py.
 """
 
-import ctypes
-import errno
 import io
 import os
 import re
-import struct
 import sys
 
 AVAILABLE = hasattr(sys, "addaudithook")
@@ -348,83 +342,3 @@ def _hook(event, args):
 
 
 _KINDS = frozenset(KINDS)
-
-
-# -- the canary's folder ------------------------------------------------------------------------------
-class Folder(object):
-    """The files directly in a folder (size, mtime) apart from ``ignore``: what a payload wrote there."""
-
-    def __init__(self, path, ignore=()):
-        self.path, self.ignore = path, set(ignore)
-        self.before = self.snapshot()
-
-    def snapshot(self):
-        out = {}
-        try:
-            names = os.listdir(self.path)
-        except OSError:
-            return out
-        for name in names:
-            full = os.path.join(self.path, name)
-            if name in self.ignore or not os.path.isfile(full):
-                continue
-            st = os.stat(full)
-            out[name] = (st.st_size, getattr(st, "st_mtime_ns", int(st.st_mtime * 1e9)))
-        return out
-
-    def changed(self):
-        """Whether any file appeared or changed since the last call (or since it was made)."""
-        now = self.snapshot()
-        changed = now != self.before
-        self.before = now
-        return changed
-
-
-class Watch(object):
-    """Whether a file was opened or read, by anyone in this process (inotify: also TensorFlow's C++ reads).
-
-    ``available`` is False where inotify cannot be had (not Linux): then nothing can be said about reads.
-    """
-
-    IN_ACCESS, IN_OPEN, IN_NONBLOCK, IN_CLOEXEC = 0x1, 0x20, 0o4000, 0o2000000
-
-    def __init__(self, path):
-        self.fd = -1
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
-            if fd >= 0 and libc.inotify_add_watch(fd, path.encode(), self.IN_ACCESS | self.IN_OPEN) >= 0:
-                self.fd = fd
-            elif fd >= 0:
-                os.close(fd)
-        except (OSError, AttributeError):
-            pass
-
-    @property
-    def available(self):
-        return self.fd >= 0
-
-    def read(self):
-        """Whether the file was opened or read since the last call."""
-        if self.fd < 0:
-            return False
-        seen = False
-        while True:
-            try:
-                data = os.read(self.fd, 4096)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    return seen
-                return seen
-            if not data:
-                return seen
-            offset = 0
-            while offset + 16 <= len(data):
-                _, mask, _, length = struct.unpack_from("iIII", data, offset)
-                seen = seen or bool(mask & (self.IN_ACCESS | self.IN_OPEN))
-                offset += 16 + length
-
-    def close(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1

@@ -1,9 +1,10 @@
 """What the canary scenarios' ``craft(fmt, path, model)`` use to rewrite a real artifact into a vector.
 
-Stdlib (zipfile, json, pickle) and the env's own Keras to write a config entry in the form that Keras reads
-(the harness imports only stdlib, numpy, TF and Keras: a scenario that edits an HDF5 file uses h5py itself). Every payload here only appends a marker line to
-``$KC_CANARY`` (the harness names it, per request, in that request's own folder), or reads or writes a
-file by a relative path, which the harness resolves into that folder (the load's working directory).
+Stdlib (zipfile, json, pickle) and the env's own Keras to write a config entry in the form that Keras
+reads (the harness imports only stdlib, numpy, TF and Keras: a scenario that edits an HDF5 file uses h5py
+itself). Every payload here only appends a marker line to ``$KC_CANARY`` (the harness names it, per
+request, in that request's own folder), or reads or writes a file by a relative path, which the harness
+resolves into that folder (the load's working directory).
 """
 
 import io

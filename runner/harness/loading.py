@@ -12,8 +12,9 @@ import shutil
 import tempfile
 import time
 
-from . import audit, common, scenario
+from . import common, scenario
 from .calls import loader
+from .observe import observe
 from .protocol import ATOL, LOAD_MODEL_CALLS, OPTIONS, RTOL, artifact_name, calls_for
 
 
@@ -66,84 +67,6 @@ def private_copy(art_dir, fmt, scratch):
         shutil.copy2(source, os.path.join(folder, name))
     common.add_root(root, "<artifacts>")
     return os.path.join(folder, name)
-
-
-BAIT = "kc-bait.txt"  # beside the marker: a file outside the model file that a crafted config names
-BAIT_LINES = "kc-bait-1\nkc-bait-2\nkc-bait-3\n"  # a valid vocabulary, so that a read is not cut short
-
-
-class Observer(object):
-    """What one call did beyond reading its file: the canary's marker and bait, and the audit events.
-
-    The request's folder ``root`` holds the private copy of the file and a ``canary`` folder: the call
-    runs with that folder as its working directory, ``$KC_CANARY`` naming ``canary/canary.txt`` (the
-    marker a canary's payload appends to; ``$KC_CANARY_PHASE`` says ``load`` or ``call``) and
-    ``canary/kc-bait.txt`` beside it (a file a crafted config names by a relative path), and temporary
-    files under ``root/tmp``. Any file that appears or changes in ``canary`` during a phase, or a read of
-    the bait, means the file's payload acted in that phase (``code_ran``); the audit hook
-    (runner/harness/audit.py) says what it did (``events``).
-    """
-
-    def __init__(self, root, target):
-        self.restore = (os.getcwd(), tempfile.tempdir)
-        self.folder = os.path.join(root, "canary")
-        os.makedirs(self.folder)
-        common.add_root(self.folder, "<canary>")
-        tmp = os.path.join(root, "tmp")
-        os.makedirs(tmp)
-        tempfile.tempdir = tmp  # Keras 3 extracts weights into a temporary folder: keep it in the request's own
-        bait = os.path.join(self.folder, BAIT)
-        with io.open(bait, "w", encoding="utf-8") as handle:
-            handle.write(BAIT_LINES)
-        os.environ["KC_CANARY"] = os.path.join(self.folder, "canary.txt")
-        os.environ["KC_CANARY_PHASE"] = "load"
-        os.chdir(self.folder)
-        self.files = audit.Folder(self.folder, ignore=(BAIT,))
-        self.watch = audit.Watch(bait)
-        self.ran = {"load": False, "call": False}
-        self.reads = []
-        self.phase = "load"
-        # what the load writes beside its file (Keras 3.4 extracts the weights there) or in temporary files is
-        # not an event; what it writes in the canary's folder (the working directory) or anywhere else is
-        audit.start([tmp, os.path.dirname(target)])
-
-    def next_phase(self):
-        """The load is over: what follows is the first call."""
-        self._take()
-        self.phase = "call"
-        os.environ["KC_CANARY_PHASE"] = "call"
-        audit.phase("call")
-
-    def _take(self):
-        wrote = self.files.changed()
-        read = self.watch.read()
-        if read:
-            self.reads.append(self.phase)
-        self.ran[self.phase] = self.ran[self.phase] or wrote or read
-
-    def finish(self, record):
-        """``code_ran`` and ``events`` on the record (events None where they cannot be observed)."""
-        self._take()
-        events = audit.stop()
-        self.watch.close()
-        os.chdir(self.restore[0])
-        tempfile.tempdir = self.restore[1]
-        if events is not None:
-            events = [{"phase": p, "event": "read", "detail": "%s beside the model file (a path its config names)"
-                       % BAIT} for p in self.reads] + events
-            for event in events:
-                event["detail"] = common.clean(event["detail"])
-        record["code_ran"] = dict(self.ran)
-        record["events"] = events
-        if events is None:  # read by keras-compat check; results.json says it per row (its Python)
-            record["events_note"] = audit.UNAVAILABLE
-
-
-def _observe(side, root, target, always=False):
-    """An Observer for a canary scenario (``CANARY = True``) or a check of a user's file, else None."""
-    if not (always or getattr(side, "CANARY", False)):
-        return None
-    return Observer(root, target)
 
 
 def compare(y, y_ref, reference="original"):
@@ -210,7 +133,7 @@ def load_request(req, keras, load_model_params):
         # load_weights rebuilds the model from the code the team keeps (the rebuild cell); every other
         # call runs beside the service's code (the serve cell)
         side = scenario.run_side(req["scenario_file"], "rebuild" if option == "load_weights" else "serve", art_dir)
-        observer = _observe(side, _request_root(target), target)
+        observer = observe(side, _request_root(target), target)
         _, call = loader(option, side, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
@@ -298,7 +221,7 @@ def check_request(req, keras, load_model_params):
         why = not_applicable("model", option, declares, common.is_keras3(keras), load_model_params, req.get("written"))
         if why is not None:
             raise common.Unsupported(why)
-        observer = _observe(serve, root, target, always=True)  # a file you do not trust: every call is watched
+        observer = observe(serve, root, target, always=True)  # a file you do not trust: every call is watched
         model, call = loader(option, serve, target, keras, load_model_params, made)
     except common.Unsupported as exc:
         record.update(outcome="unsupported", error=common.unsupported(str(exc)))
