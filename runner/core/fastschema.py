@@ -126,23 +126,24 @@ class _Codegen:
         parts = []
         if "$ref" in node:
             parts.append(self.ref(node["$ref"], v))
-        if "type" in node:
-            names = [node["type"]] if isinstance(node["type"], str) else node["type"]
-            parts.append("(" + " or ".join(_TYPES[n].format(v=v) for n in names) + ")")
         for values in [node["enum"]] if "enum" in node else []:
             parts.append(self.enum(values, v))
         if "const" in node:
             parts.append(self.enum([node["const"]], v))
-        if _STRING & node.keys():
-            memo: set[str] = set()
-            seen = self.const(memo, "_seen")
-            limits = (node.get("minLength"), node.get("maxLength"), node.get("pattern"))
-            match = self.const(_matcher(*limits, memo), "_match")
-            parts.append(f"(not isinstance({v}, str) or {v} in {seen} or {match}({v}))")
-        for keyword, op in _BOUNDS.items():
-            if keyword in node:
-                number = _TYPES["number"].format(v=v)
-                parts.append(f"(not {number} or not {v} {op} {self.const(node[keyword])})")
+        string = self.string(node, v)
+        number = " and ".join(f"not {v} {op} {self.const(node[k])}" for k, op in _BOUNDS.items() if k in node)
+        if "type" in node:
+            # one test per type, with the keywords that apply to it: a string's pattern, a number's bounds
+            alternatives = []
+            for name in [node["type"]] if isinstance(node["type"], str) else node["type"]:
+                extra = string if name == "string" else number if name in ("number", "integer") else ""
+                alternatives.append(f"({_TYPES[name].format(v=v)} and {extra})" if extra else _TYPES[name].format(v=v))
+            parts.append("(" + " or ".join(alternatives) + ")")
+        else:
+            if string:
+                parts.append(f"(not isinstance({v}, str) or {string})")
+            if number:
+                parts.append(f"(not {_TYPES['number'].format(v=v)} or {number})")
         if "anyOf" in node:
             parts.append("(" + " or ".join(self.expr(n, v) for n in node["anyOf"]) + ")")
         if "allOf" in node:
@@ -153,6 +154,15 @@ class _Codegen:
             then, otherwise = self.expr(node.get("then", True), v), self.expr(node.get("else", True), v)
             parts.append(f"(({then}) if ({self.expr(node['if'], v)}) else ({otherwise}))")
         return "(" + " and ".join(parts) + ")" if parts else "True"
+
+    def string(self, node: dict[str, Any], v: str) -> str:
+        """The string keywords of ``node`` as a test of a ``str`` ``v`` ("" when it has none)."""
+        if not _STRING & node.keys():
+            return ""
+        memo: set[str] = set()
+        seen = self.const(memo, "_seen")
+        match = self.const(_matcher(node.get("minLength"), node.get("maxLength"), node.get("pattern"), memo), "_match")
+        return f"({v} in {seen} or {match}({v}))"
 
     def enum(self, values: list[Any], v: str) -> str:
         if all(x is None or isinstance(x, str) for x in values):
