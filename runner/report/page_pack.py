@@ -31,8 +31,9 @@ _TYPES: tuple[tuple[str, str, int, int], ...] = (
     ("i4", "i", -(2**31), 2**31 - 1),
 )
 _TYPECODES = {name: code for name, code, _, _ in _TYPES}
-# zlib's largest window and symbol buffer: fewer, larger DEFLATE blocks (each costs the page a table build).
-_LEVEL, _WBITS, _MEMLEVEL, _STRATEGY = 9, -15, 9, zlib.Z_DEFAULT_STRATEGY
+# zlib's largest window and symbol buffer: fewer, larger DEFLATE blocks (each costs the page a table build);
+# level 6: at --pairs all, 2.5x faster than 9 for 7 % more bytes.
+_LEVEL, _WBITS, _MEMLEVEL, _STRATEGY = 6, -15, 9, zlib.Z_DEFAULT_STRATEGY
 
 
 class Table:

@@ -1,7 +1,7 @@
 """The records behind the cells (templates/page/detail.js): every call made, as columns grouped by cell,
 for the detail dialog's "Every call made" table. They are the bulk of the page (~580k at ``--pairs all``):
-every string in them is an index into a vocabulary or a table, durations are milliseconds, and the page
-reads them only when a dialog first needs them."""
+every string in them is an index into a vocabulary or a table, durations are milliseconds (-1: not
+measured; the harness writes milliseconds), and the page reads them only when a dialog first needs them."""
 
 from __future__ import annotations
 
@@ -36,39 +36,53 @@ def records(view: View, errors: Errors) -> tuple[Columns, dict[str, Any]]:
     """The record columns, sorted by cell (stable; a record of no cell, -1, first), and the tables they point into."""
     results = view.results
     by_key = view.by_key
-    found = [by_key.get((r["scenario"], r["format"], r["save_row"], r["load_row"])) for r in results["records"]]
-    cell = array("i", (-1 if c is None or c.index is None else c.index for c in found))
-    del found
+    owners = (by_key.get((r["scenario"], r["format"], r["save_row"], r["load_row"])) for r in results["records"])
+    cell = array("i", (-1 if c is None or c.index is None else c.index for c in owners))
     order = _by_cell(cell, len(view.cells))
     option_ix = {o: i for i, o in enumerate(results["options"])}
     outcome_ix = {o: i for i, o in enumerate(OUTCOMES)}
     stage_ix = {s: i for i, s in enumerate(STAGES)}
-    written_ix = {w: i for i, w in enumerate(WRITTEN)}
+    written_ix: dict[str | None, int] = {w: i for i, w in enumerate(WRITTEN)} | {None: -1}
     origin_ix = {o: i for i, o in enumerate(ORIGINS)}
     tolerances, calls, diffs = Table(), Table(), Table()
+    # per error object (read_json shares them): its index and its origin's
+    error_of: dict[int, tuple[int, int]] = {}
+    tolerance_of: dict[tuple[float, float], int] = {}
     columns = Columns(FIELDS)
+    append = columns.append
     raw = results["records"]
+    # ~580k records at --pairs all: the loop body is inlined (a function call per field was most of its time)
     for j in order:
         r = raw[j]
-        tol = r["tolerance"]
-        durations = r["durations"]
-        diff = _finite(r["max_abs_diff"])
         error = r["error"]
-        columns.append(
+        found = error_of.get(id(error))
+        if found is None:
+            origin = error.get("origin") if error else None
+            found = error_of[id(error)] = (errors.ref(error), origin_ix[origin] if origin else -1)
+        tol = r["tolerance"]
+        tol_key = (tol["rtol"], tol["atol"])
+        tolerance = tolerance_of.get(tol_key)
+        if tolerance is None:
+            tolerance = tolerance_of[tol_key] = tolerances.ref(list(tol_key), tol_key)
+        diff = r["max_abs_diff"]
+        durations = r["durations"]
+        save_s, load_s, call_s = durations.get("save_s"), durations.get("load_s"), durations.get("call_s")
+        call = r.get("call")
+        append(
             (
                 cell[j],
                 option_ix[r["option"]],
                 outcome_ix[r["outcome"]],
                 stage_ix[r["stage"]],
-                written_ix[r["written"]] if r["written"] is not None else -1,
-                errors.ref(error),
-                diffs.ref(diff, (type(diff).__name__, diff)),
-                tolerances.ref([tol["rtol"], tol["atol"]], (tol["rtol"], tol["atol"])),
-                _ms(durations.get("save_s")),
-                _ms(durations.get("load_s")),
-                _ms(durations.get("call_s")),
-                calls.ref(r.get("call") or None),
-                origin_ix[error["origin"]] if error and error.get("origin") else -1,
+                written_ix[r["written"]],
+                found[0],
+                -1 if diff is None else diffs.ref(_finite(diff), (type(diff).__name__, diff)),
+                tolerance,
+                -1 if save_s is None else round(save_s * 1000),
+                -1 if load_s is None else round(load_s * 1000),
+                -1 if call_s is None else round(call_s * 1000),
+                calls.ref(call) if call else -1,
+                found[1],
             )
         )
     tables = {
@@ -97,11 +111,6 @@ def _by_cell(cell: array[int], n_cells: int) -> array[int]:
         order[starts[c + 1]] = j
         starts[c + 1] += 1
     return order
-
-
-def _ms(seconds: float | None) -> int:
-    """A duration in milliseconds (-1: not measured): enough to read (the harness writes milliseconds)."""
-    return -1 if seconds is None else round(seconds * 1000)
 
 
 def _finite(value: float | None) -> float | str | None:
