@@ -13,6 +13,7 @@
   // then offer more. Filters usually bring a view well under it.
   const CELL_BUDGET = 2500;
   let extraRows = 0;
+  let headFrame = 0;
 
   // The summary's status counts follow the filters: what the matrix shows, counted once.
   const countList = document.querySelector("#summary .counts");
@@ -111,7 +112,14 @@
 
     // Roving tabindex: one Tab stop for the whole grid, arrows inside it.
     grid = gridOf(table, lines.length, cols.length);
-    table.style.setProperty("--head1", table.tHead.rows[0].offsetHeight + "px");
+    // The second header row sticks below the first: its offset is read in the next frame, once the page
+    // is laid out anyway (read here, it laid the whole page out twice per render: now, and again after the
+    // overview and the upgrade answer redraw), and set on that row alone (on the table, every cell restyles).
+    cancelAnimationFrame(headFrame);
+    headFrame = requestAnimationFrame(() => {
+      const [flavours, envs] = table.tHead.rows;
+      if (envs) envs.style.setProperty("--head1", flavours.offsetHeight + "px");
+    });
 
     const total = D.scenarios.length * D.formats.length;
     shown.textContent = `${lines.length + hidden} of ${total} scenario × format rows${hidden ? ` (${lines.length} drawn)` : ""} · ${cols.length} environments · ${matched} cells${filtering ? " match" : ""}` +
