@@ -390,3 +390,12 @@ def test_a_nan_difference_is_valid_as_jsonschema_says(results: dict[str, Any]) -
     next(r for r in results["records"] if r["max_abs_diff"] is not None)["max_abs_diff"] = float("nan")
     validate(results)
     assert Draft202012Validator(load_schema()).is_valid(results)
+
+
+def test_a_shared_error_is_checked_again_in_the_next_call(results: dict[str, Any]) -> None:
+    """Each error object is checked once per call (records share them): a later call sees it changed."""
+    validate(results)
+    record = next(r for r in results["records"] if r["error"])
+    record["error"]["origin"] = "harness"
+    with pytest.raises(ResultsError, match=r"^results\.json: \$\.records\[\d+\]\.error"):
+        validate(results)

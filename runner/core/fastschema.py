@@ -97,8 +97,11 @@ class _Codegen:
     caught and nothing is formatted on the way, which is what makes it ~20x faster than jsonschema here.
     """
 
-    def __init__(self, defs: Mapping[str, Any]) -> None:
+    def __init__(self, defs: Mapping[str, Any], shared: frozenset[str] = frozenset()) -> None:
         self.defs = defs
+        # $defs whose objects one instance may hold many times (the same object): see ref()
+        self.shared = shared
+        self.memos: dict[str, set[int]] = {}
         self.names: dict[str, Any] = {"_equal": _equal, "_unique": _unique, "_MISSING": object()}
         self.source: list[str] = []
         self.refs: dict[str, str] = {}
@@ -188,6 +191,11 @@ class _Codegen:
         if name not in self.refs:
             self.refs[name] = f"_ref_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"  # set first: a recursive ref calls it
             self.emit(self.refs[name], self.defs[name])
+        if name in self.shared:
+            # checked once per object and call: read_json shares each error among the records naming it
+            ids = self.memos.setdefault(name, set())
+            seen = self.const(ids, "_ids")
+            return f"(id({v}) in {seen} or ({self.refs[name]}({v}) and not {seen}.add(id({v}))))"
         return f"{self.refs[name]}({v})"
 
     def function(self, node: dict[str, Any]) -> str:
@@ -278,10 +286,14 @@ def compile_schema(schema: Mapping[str, Any], defs: Mapping[str, Any] | None = N
 class Located:
     """The results schema as predicates: the envelope (every top-level array's items taken as valid), and per
     top-level array the index of its first invalid item. A failure is so located to ``[]`` (the envelope) or
-    ``[key, index]`` (one item), and jsonschema re-checks only that part for its message."""
+    ``[key, index]`` (one item), and jsonschema re-checks only that part for its message.
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        gen = _Codegen(schema.get("$defs", {}))
+    Objects of the ``shared`` definitions are checked once per object (by identity, within one call, while
+    the instance holds them all): in memory every record names its error by sharing one object.
+    """
+
+    def __init__(self, schema: Mapping[str, Any], shared: frozenset[str] = frozenset()) -> None:
+        gen = _Codegen(schema.get("$defs", {}), shared)
         envelope = dict(schema)
         envelope["properties"] = {}
         arrays: dict[str, str] = {}
@@ -295,14 +307,19 @@ class Located:
         namespace = gen.build()
         self.envelope: Predicate = namespace["_envelope"]
         self.items: dict[str, Callable[[list[Any]], int]] = {key: namespace[name] for key, name in arrays.items()}
+        self.memos = list(gen.memos.values())
 
     def first_invalid(self, results: Any) -> list[str | int] | None:
-        if not self.envelope(results):
-            return []
-        for key, first in self.items.items():
-            items = results.get(key)
-            if isinstance(items, list):
-                i = first(items)
-                if i >= 0:
-                    return [key, i]
-        return None
+        try:
+            if not self.envelope(results):
+                return []
+            for key, first in self.items.items():
+                items = results.get(key)
+                if isinstance(items, list):
+                    i = first(items)
+                    if i >= 0:
+                        return [key, i]
+            return None
+        finally:
+            for memo in self.memos:  # an id means that object only while the instance holds it
+                memo.clear()

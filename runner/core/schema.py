@@ -75,7 +75,7 @@ def _validator(schema: dict[str, Any] | None = None) -> Draft202012Validator:
 @cache
 def _fast() -> Located | None:
     try:
-        return Located(load_schema())
+        return Located(load_schema(), shared=frozenset({"error"}))
     except UnsupportedSchema:
         return None
 
