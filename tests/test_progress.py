@@ -90,17 +90,17 @@ class _Stop(PlainProgress):
 
 
 def test_a_resumed_run_estimates_its_remaining_time_within_a_factor_of_two(tmp_path: Path) -> None:
-    """Interrupt a run of the fake harness (each load 0.15 s), resume it: the resumed run's first
+    """Interrupt a run of the fake harness (each load 0.6 s), resume it: the resumed run's first
     estimate is within 2x of the time it then takes, though half of its cells come from the cache."""
     first_log = io.StringIO()
     stop = _Stop(12, first_log)
-    engine, rows = _engine(tmp_path, stop, 0.15)
+    engine, rows = _engine(tmp_path, stop, 0.6)
     stop.engine = engine
     first = engine.run(rows, [(r.id, r.id) for r in rows] + [(rows[0].id, rows[1].id)])
     assert 12 <= first.ran < 36
     log = io.StringIO()
     progress = PlainProgress(every=0.2, stream=log)
-    again, _ = _engine(tmp_path, progress, 0.15)
+    again, _ = _engine(tmp_path, progress, 0.6)
     started = time.monotonic()
     second = again.run(rows, [(r.id, r.id) for r in rows] + [(rows[0].id, rows[1].id)])
     took = time.monotonic() - started

@@ -294,9 +294,10 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--lazy",
-        default="cross",
+        default="always",
         choices=["cross", "always", "never"],
-        help="try non-default load options only when the default fails: on cross-env pairs (default), always, or never",
+        help="stop at a cell's first load call that works: always (default; a canary's cells make every call), "
+        "on cross-env pairs only, or never",
     )
     run.add_argument(
         "--engine",

@@ -31,6 +31,7 @@ class Scenario:
     claim: str
     fix: str
     hash: str
+    canary: bool = False  # CANARY = True: it observes what each load call runs, so every call is made
 
     @classmethod
     def from_file(cls, path: Path) -> Scenario:
@@ -38,10 +39,13 @@ class Scenario:
         tree = ast.parse(text, filename=str(path))
         doc = ast.get_docstring(tree) or ""
         consts: dict[str, str] = {}
+        canary = False
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                     consts[node.targets[0].id] = node.value.value
+                if node.targets[0].id == "CANARY" and isinstance(node.value, ast.Constant):
+                    canary = node.value.value is True
         missing = [cell for cell in SIDES if f"# %% {cell}" not in text]
         if missing:
             raise SelectionError(
@@ -58,6 +62,7 @@ class Scenario:
             claim=consts.get("CLAIM", ""),
             fix=consts.get("FIX", ""),
             hash=hashlib.sha256(text.encode()).hexdigest(),
+            canary=canary,
         )
 
 

@@ -62,7 +62,7 @@ class Engine:
         progress: Progress | None = None,
         load_timeout: float = LOAD_TIMEOUT,
         save_timeout: float = SAVE_TIMEOUT,
-        lazy: str = "cross",
+        lazy: str = "always",
         engine: EngineKind = "fork",
         shuffle: int | None = None,
         use_cache: bool = True,
@@ -84,7 +84,10 @@ class Engine:
         self.artifacts = Artifacts(work, scenarios, self.harness_hash)
         self.load_timeout = load_timeout
         self.save_timeout = save_timeout
-        self.lazy = lazy  # "cross": lazy on cross-env pairs only | "always" | "never"
+        # "always": every cell stops at its first call that works (the calls after it cannot change its status,
+        # call or fix), but a canary's, whose question is what each call runs | "cross": on cross-env pairs only |
+        # "never"
+        self.lazy = lazy
         self.engine = engine
         self.shuffle = shuffle
         self.use_cache = use_cache
@@ -193,7 +196,9 @@ class Engine:
                         result.measured[self.store.measured_by((sc, fmt, save_id, load_id))] += 1
                         self.progress.advance(load_id, 1, failing(cached), cached=True)
                         continue
-                    lazy = self.lazy == "always" or (self.lazy == "cross" and save_id != load_id)
+                    lazy = not self.scenarios[sc].canary and (
+                        self.lazy == "always" or (self.lazy == "cross" and save_id != load_id)
+                    )
                     plan.cells.append(PendingCell(sc, fmt, save_id, load_id, key, lazy))
         if plan.cells or plan.saves:
             rng = random.Random(self.shuffle) if self.shuffle is not None else None
