@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from runner.core.cells import works
 from runner.core.status import derive
 from runner.core.vocab import OPTIONS
-from runner.harness.protocol import ATOL, LOAD_MODEL_CALLS, RTOL
+from runner.harness.protocol import ATOL, RTOL
 
 from .backends import Env
 from .grid import Row
@@ -110,19 +110,17 @@ class PendingCell:
     seconds: float = 0.0  # slot-seconds its calls took (the progress's cost per cell)
 
     def first(self) -> list[str]:
-        """The calls queued at once. A lazy cell (cross-env) makes one call at a time; a same-env cell
-        makes every load_model call (the matrix keeps them all), then the others one at a time."""
-        eager = [] if self.lazy else [o for o in self.calls if o in LOAD_MODEL_CALLS]
-        return eager or list(self.calls[:1])
+        """The calls queued at once: one, for a lazy cell; every call, for one that makes them all."""
+        return list(self.calls[:1]) if self.lazy else list(self.calls)
 
     def next_option(self) -> str | None:
-        """The next call, once every call in flight has answered: in ``OPTIONS`` order, stopping at the
-        first that works. The calls after it cannot change the cell's status, option or fix
-        (``runner/core/status.py``: the plainest working call decides, and the routes ``compile_off`` and
-        ``load_weights`` matter only when nothing before them works), so they are not made."""
+        """The next call, once every call in flight has answered. A lazy cell makes its calls in ``OPTIONS``
+        order and stops at the first that works: the calls after it cannot change the cell's status, option
+        or fix (``runner/core/status.py``: the plainest working call decides, and the routes ``compile_off``
+        and ``load_weights`` matter only when nothing before them works). Any other makes every call."""
         if len(self.records) < len(self.queued):
             return None
-        if any(r["outcome"] == "ok" for r in self.records.values()):
+        if self.lazy and any(r["outcome"] == "ok" for r in self.records.values()):
             return None
         return next((o for o in self.calls if o not in self.queued), None)
 
