@@ -119,10 +119,12 @@ def test_a_second_run_in_the_same_folder_stops_and_the_first_completes(tmp_path:
     assert first.ran == 12 and not first.defects  # unchanged: every cell, from one artifact per save
     reference, _, _ = _engine(tmp_path / "ref")
     expected = reference.run(rows, pairs)
+
     def strip(recs):
         return sorted(
             (r["scenario"], r["format"], r["save_row"], r["load_row"], r["option"], r["outcome"]) for r in recs
         )  # noqa: E731
+
     assert strip(first.records) == strip(expected.records)
 
 

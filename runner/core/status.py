@@ -113,6 +113,23 @@ FIX_FOR_ERROR: tuple[tuple[str, str | None, str], ...] = (
         _OTHER_PYTHON,
     ),
     (
+        "unknown opcode",
+        None,
+        _OTHER_PYTHON,
+    ),
+    (
+        "pop expected at most 1 argument, got 2",
+        "hdf5",
+        "the file's config is a list-form Sequential (Keras 1 and Keras <= 2.2.2 wrote it), which Keras 3 cannot "
+        "read: load it with Keras 2 (TF <= 2.15 or tf-keras), or rebuild the model and load only its weights",
+    ),
+    (
+        "input_dtype",
+        None,
+        "the file was written by Keras 1 (its layers say input_dtype): load it with multi-backend Keras 1.x, or "
+        "rebuild the model in today's Keras and load only its weights",
+    ),
+    (
         "EOF read where object expected",
         None,
         _OTHER_PYTHON,

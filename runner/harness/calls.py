@@ -14,16 +14,10 @@ from .protocol import CALLS
 
 
 def _outputs_of(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        value = [value[k] for k in sorted(value)]
-        value = value[0] if len(value) == 1 else value
-    if isinstance(value, (list, tuple)):
-        value = value[0]
+    """A SavedModel endpoint's outputs (a tensor, or a dict of them by name) as one array."""
     if hasattr(value, "numpy"):
         value = value.numpy()
-    return np.asarray(value)
+    return outputs_array(value)
 
 
 def save_model(model, fmt, path, keras):
@@ -41,9 +35,24 @@ def save_model(model, fmt, path, keras):
 
 
 def predict(model, x):
+    first = x[0] if isinstance(x, (list, tuple)) else x
+    y = model.predict(x, batch_size=len(first), verbose=0)
+    return outputs_array(y)
+
+
+def outputs_array(y):
+    """A model's outputs as one array: several outputs (a list, a dict by name) flattened side by side,
+    so that every one of them is compared, not only the first."""
     import numpy as np
 
-    return np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+    if isinstance(y, dict):
+        y = [y[k] for k in sorted(y)]
+    if isinstance(y, (list, tuple)):
+        parts = [np.asarray(getattr(v, "numpy", lambda v=v: v)()) for v in y]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p.astype("float64").reshape(len(p), -1) for p in parts], axis=1)
+    return np.asarray(y)
 
 
 def fit(model, x, y):

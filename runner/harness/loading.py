@@ -178,19 +178,56 @@ class _NoServeFile(object):
     """``check`` without ``--serve``: the loading side declares no custom objects and registers nothing."""
 
 
+def _input_specs(model):
+    """``[(name, shape, dtype)]`` of a model's inputs (tf.keras and Keras 3 alike), or None when unknown."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return None
+    specs = []
+    for i, tensor in enumerate(inputs):
+        shape = getattr(tensor, "shape", None)
+        if shape is None:
+            return None
+        dims = list(shape.as_list()) if hasattr(shape, "as_list") else list(shape)
+        name = str(getattr(tensor, "name", "") or "input_%d" % i).split(":")[0]
+        dtype = getattr(tensor, "dtype", "float32")
+        specs.append((name, dims, str(getattr(dtype, "name", dtype))))
+    return specs
+
+
 def _input_for(model_or_layer, x_path):
-    """The input to call a user's model on: the given .npy, or seeded data of the model's input shape."""
+    """What to call a user's model on: ``--input`` (a .npy for one input, a .npz with one array per input
+    name), or seeded data of each input's shape (2 samples; an unknown dimension as 4)."""
     import numpy as np
 
+    specs = _input_specs(model_or_layer)
+    if x_path and x_path.endswith(".npz"):
+        with np.load(x_path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        if specs is None or len(specs) == 1:
+            if len(arrays) != 1 and specs is None:
+                raise common.Unsupported("--input has arrays %s; this call takes one input" % sorted(arrays))
+            return arrays[specs[0][0]] if specs and specs[0][0] in arrays else next(iter(arrays.values()))
+        missing = [name for name, _, _ in specs if name not in arrays]
+        if missing:
+            raise common.Unsupported("--input has no array for input(s) %s (it has %s)" % (missing, sorted(arrays)))
+        return [arrays[name] for name, _, _ in specs]
     if x_path:
         return np.load(x_path, allow_pickle=False)
-    shape = getattr(model_or_layer, "input_shape", None)
-    if isinstance(shape, list):
-        raise common.Unsupported("the model has several inputs: pass --input FILE.npy")
-    if shape is None:
-        raise common.Unsupported("the model's input shape is unknown here: pass --input FILE.npy")
-    dims = [2] + [d if d else 4 for d in list(shape)[1:]]
-    return np.random.RandomState(0).rand(*dims).astype("float32")
+    if specs is None:
+        raise common.Unsupported("the model's inputs are unknown here: pass --input FILE.npy (one input) or "
+                                 "FILE.npz (one array per input name)")
+    rng = np.random.RandomState(0)
+    arrays = []
+    for _, dims, dtype in specs:
+        shape = [2] + [d if d else 4 for d in dims[1:]]
+        if "string" in dtype:
+            arrays.append(np.array(["seeded input %d" % i for i in range(int(np.prod(shape)))]).reshape(shape))
+        elif "int" in dtype:
+            arrays.append(rng.randint(0, 4, size=shape).astype(dtype))
+        else:
+            arrays.append(rng.rand(*shape).astype("float32"))
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def check_request(req, keras, load_model_params):

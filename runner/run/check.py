@@ -2,12 +2,15 @@
 
 Each load runs in a child of that environment's warmed-up harness (the matrix's own
 machinery: a crash or hang is asked again in a fresh interpreter), from a private copy of
-the file, with each load option
-(default, ``safe_mode=False``, ``compile=False``; with ``--serve FILE.py``, the team's loading
-code run in the child, also its ``CUSTOM_OBJECTS`` and its ``register()``), under a time limit. The child calls the
-model (on ``--input`` or on seeded data of its input shape) and writes the output; the
-outputs are compared here, as arrays, with the environment the file was saved in. The
-orchestrator never loads the model itself.
+the file, with every call a user writes that reads what the file is (``load_model`` plain,
+``safe_mode=False``, ``compile=False``, TFSMLayer / ``tf.saved_model.load`` for a SavedModel; with
+``--serve FILE.py``, the team's loading code run in the child, also its ``CUSTOM_OBJECTS``, alone and
+with ``safe_mode=False``, and its ``register()``), under a time limit. The child calls the model (on
+``--input``: a .npy, or a .npz with one array per input name; else seeded data of each input's shape)
+and writes the output; the outputs are compared here, as arrays, with the environment nearest to the
+versions the file was saved with that loaded it (or, when no row matches its saver, with each other).
+A verdict says "computes the same" only where that comparison happened. The orchestrator never loads
+the model itself.
 
 Every call is watched (runner/harness/audit.py): each record carries the audit events of its load and first
 call (``events``: a process, the network, unpickling, bytecode, writes outside its folder, imports outside
@@ -103,19 +106,30 @@ def _row_records(
     return records
 
 
-def _compare(records: list[dict], reference: str | None) -> str | None:
-    """Outputs against the reference row's (its first option that produced one); returns the row compared to."""
-    ref = next((r for r in records if r["row"] == reference and r["output"]), None)
+def _compare(records: list[dict], references: list[str]) -> tuple[str | None, str]:
+    """Every output against the reference's: the first of ``references`` (the rows nearest to the versions the
+    file was saved with, best first) whose load produced an output. With no candidate (no row matches the
+    saver), the rows are compared with each other: with the first row that produced an output. Returns the
+    row compared with and how it was chosen ("saved_in" for the first candidate, "nearest", "each_other",
+    or "none" when nothing produced an output)."""
+    outputs = [r for r in records if r["output"] and r["outcome"] == "ok"]
+    ref, how = None, "none"
+    for i, row in enumerate(references):
+        ref = next((r for r in outputs if r["row"] == row), None)
+        if ref is not None:
+            how = "saved_in" if i == 0 else "nearest"
+            break
+    if ref is None and not references and outputs:
+        ref, how = outputs[0], "each_other"
     if ref is None:
-        return None
+        return None, how
     y_ref = np.load(ref["output"], allow_pickle=False)
-    for r in records:
-        if r["outcome"] != "ok" or not r["output"]:
-            continue
-        r["max_abs_diff"], error = compare(np.load(r["output"], allow_pickle=False), y_ref, reference)
+    for r in outputs:
+        r["max_abs_diff"], error = compare(np.load(r["output"], allow_pickle=False), y_ref, ref["row"])
+        r["compared_with"] = ref["row"]
         if error is not None:
             r.update(outcome="wrong_output", stage="compare", error=error)
-    return reference
+    return ref["row"], how
 
 
 def check(
@@ -123,7 +137,7 @@ def check(
     rows: list[Row],
     backend: Backend,
     *,
-    reference: str | None,
+    references: list[str],
     input_path: Path | None = None,
     serve: Path | None = None,
     jobs: int = 2,
@@ -154,16 +168,29 @@ def check(
                 )
             )
         records = [r for recs in per_row for r in recs]
-        compared = _compare(records, reference)
+        compared, how = _compare(records, references)
     for r in records:
         r.pop("output", None)
     verdicts = []
     for row, recs in zip(rows, per_row, strict=True):
         cell = derive(recs, "")
-        verdicts.append({"row": row.id, "label": row.label, **cell, "records": recs})
+        rests = next((r for r in recs if r["option"] == cell["option"]), {})
+        verdicts.append(
+            {
+                "row": row.id,
+                "label": row.label,
+                **cell,
+                "call": rests.get("call"),
+                # a working status is "computes the same" only where the outputs were compared
+                "compared_with": rests.get("compared_with"),
+                "records": recs,
+            }
+        )
     return {
         "model": str(shown),
         "reference": compared,
+        "reference_how": how,
+        "references_wanted": list(references[:1]),
         "rows": verdicts,
         "sandbox": sandbox,
         "wall_s": round(time.monotonic() - start, 1),
