@@ -154,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         row_order=[r.id for r in grid.rows],
     )
     results["coverage"] = coverage(results["rows"], asked=finished)  # what the page does not measure yet
-    written = publish_run(results, Path(args.out))
+    written = publish_run(results, Path(args.out)) + [scan_index(results, Path(args.out))]
     counts = count_statuses(cell["status"] for cell in results["cells"])
     print(
         f"{len(results['cells'])} cells ({run.ran} run, {run.cached} from cache) in {time.monotonic() - t0:.0f}s: "
@@ -189,6 +189,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def scan_index(results: dict, out: Path) -> Path:
+    """``scan-index.json`` beside the reports: what `scan` predicts from, without reading results.json."""
+    from runner.scan.index import INDEX_NAME, write_index
+
+    return write_index(results, out / INDEX_NAME)
+
+
 def _results(path: str) -> dict:
     """A results.json read and validated; a missing or broken one is a one-line ResultsError."""
     results = read_json(Path(path))
@@ -199,7 +206,8 @@ def _results(path: str) -> dict:
 def cmd_report(args: argparse.Namespace) -> int:
     from runner.report.publish import publish_beside
 
-    for p in publish_beside(_results(args.results), Path(args.out), validated=True):
+    results = _results(args.results)
+    for p in [*publish_beside(results, Path(args.out), validated=True), scan_index(results, Path(args.out))]:
         print(f"wrote {p}")
     return 0
 
@@ -215,7 +223,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from runner.report.publish import publish_run
     from runner.run.merge import merge_files
 
-    for p in publish_run(merge_files([Path(p) for p in args.results]), Path(args.out)):
+    merged = merge_files([Path(p) for p in args.results])
+    for p in [*publish_run(merged, Path(args.out)), scan_index(merged, Path(args.out))]:
         print(f"wrote {p}")
     return 0
 
