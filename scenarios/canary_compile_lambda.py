@@ -16,6 +16,9 @@ SOURCE = "https://github.com/protectai/modelscan/blob/main/modelscan/scanners/ke
 CLAIM = "A lambda loss in compile_config is deserialized by a default load_model(compile=True), and modelscan does not see it."
 FIX = "Load untrusted files with compile=False; name losses (a string or a registered function), never a lambda."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

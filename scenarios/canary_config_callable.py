@@ -18,6 +18,9 @@ SOURCE = "https://github.com/keras-team/keras/security/advisories/GHSA-48g7-3x6r
 CLAIM = "A crafted config.json runs arbitrary Python functions with their arguments during load_model, even with safe_mode=True (fixed in Keras 3.9)."
 FIX = "Upgrade to Keras >= 3.9; load only files you trust, in a sandbox (keras-compat check --sandbox)."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -19,6 +19,9 @@ SOURCE = "https://github.com/io-no/CVE-Reports/issues/5"
 CLAIM = "A config.json can call keras.config.enable_unsafe_deserialization and then load Lambda bytecode under safe_mode=True (fixed in Keras 3.11)."
 FIX = "Upgrade to Keras >= 3.11; load only files you trust, in a sandbox (keras-compat check --sandbox)."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -16,6 +16,9 @@ SOURCE = "https://github.com/io-no/CVE-Reports/issues/7"
 CLAIM = "An HDF5 file named model.keras is loaded by the legacy HDF5 loader in TF 2.13-2.15 and tf-keras, which runs Lambda bytecode without a safe_mode check."
 FIX = "Re-save old .keras (HDF5) files as real .keras zips, or rename them .h5; load only files you trust."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

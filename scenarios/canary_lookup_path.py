@@ -19,6 +19,9 @@ SOURCE = "https://github.com/keras-team/keras/blob/v3.15.0/keras/src/layers/prep
 CLAIM = "A layer that reads a file named in its config (a lookup layer's vocabulary path) reads it while the model loads."
 FIX = "Keep vocabularies inside the model (a list, saved as an asset); check the paths in a file's config before loading it."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -14,6 +14,9 @@ SOURCE = "https://github.com/protectai/modelscan/blob/main/modelscan/scanners/ke
 CLAIM = "modelscan reports no issue for a Lambda nested in a wrapper or a submodel, which still loads and runs."
 FIX = "Scan every nested config (keras-compat scan); keep code out of the file: a subclassed layer with get_config."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -18,6 +18,9 @@ SOURCE = "https://github.com/keras-team/keras/blob/v3.15.0/keras/src/saving/seri
 CLAIM = "A Lambda naming a public Keras API function that touches the file system loads with safe_mode=True (reported on Keras 3.14.1)."
 FIX = "Upgrade to a Keras whose NON_MODELING_APIS lists the function (3.12.4, 3.15); load only files you trust, in a sandbox."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -17,6 +17,9 @@ SOURCE = "https://www.tensorflow.org/api_docs/python/tf/io/write_file"
 CLAIM = "A SavedModel's graph can read and write files when called, through tf.saved_model.load or TFSMLayer, without any Python code in the file."
 FIX = "Inspect a SavedModel's ops before serving it (saved_model_cli show --all); serve files you do not trust in a sandbox."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -20,6 +20,9 @@ SOURCE = "https://github.com/keras-team/keras/blob/v3.8.0/keras/src/saving/savin
 CLAIM = "Keras 3.0-3.8's npz weights store calls np.load(allow_pickle=True), so a plain load_model runs a pickle in model.weights.npz whatever safe_mode says (fixed in 3.9.0)."
 FIX = "Load only files you trust, in a sandbox (keras-compat check --sandbox); Keras >= 3.9 and tf-keras >= 2.20 refuse the pickle."
 CANARY = True
+# What a vector does depends on the Keras that loads it, not the one that wrote it: each env loads the file
+# it crafted itself (the vector table), not other envs' copies.
+PAIRS = "same"
 
 x = np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(3, 4)
 y = x * 3.0

@@ -32,6 +32,7 @@ class Scenario:
     fix: str
     hash: str
     canary: bool = False  # CANARY = True: it observes what each load call runs, so every call is made
+    same_env_only: bool = False  # PAIRS = "same": its files are loaded only where they were saved
 
     @classmethod
     def from_file(cls, path: Path) -> Scenario:
@@ -63,6 +64,7 @@ class Scenario:
             fix=consts.get("FIX", ""),
             hash=hashlib.sha256(text.encode()).hexdigest(),
             canary=canary,
+            same_env_only=consts.get("PAIRS") == "same",
         )
 
 

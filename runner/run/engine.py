@@ -131,7 +131,7 @@ class Engine:
         involved = [r for r in rows if any(r.id in p for p in pairs)]
         self._loads_here = {load for _, load in pairs}
         result = RunResult(rows=[], records=[])
-        self.progress.start(len(pairs) * len(self.scenarios) * len(self.formats))
+        self.progress.start(sum(len(self._scenarios_of(p)) for p in pairs) * len(self.formats))
         t0 = time.monotonic()
         self.progress.envs(len(involved))
         with ThreadPoolExecutor(max_workers=max(self.jobs, 4)) as pool:
@@ -163,7 +163,7 @@ class Engine:
             )
         for save_id, load_id in pairs:
             save_run, load_run = runs[save_id], runs[load_id]
-            for sc in self.scenarios:
+            for sc in self._scenarios_of((save_id, load_id)):
                 for fmt in self.formats:
                     if save_run.error or load_run.error:
                         bad = save_run if save_run.error else load_run
@@ -212,6 +212,11 @@ class Engine:
             self.self_check(result.records)
         result.timings["total_s"] = round(time.monotonic() - t0, 1)
         return result
+
+    def _scenarios_of(self, pair: Pair) -> list[str]:
+        """The scenarios a pair measures: all on a same-env pair; on a cross-env one, all but those whose files
+        are loaded only where they were saved (``PAIRS = "same"``: the code-on-load vectors)."""
+        return [sc for sc, s in self.scenarios.items() if pair[0] == pair[1] or not s.same_env_only]
 
     # -- envs -------------------------------------------------------------
     def _prepare(self, row: Row) -> RowRun:
