@@ -81,12 +81,16 @@ def test_crash_and_hang_cost_one_record_each(fault_dir: Path, tmp_path: Path) ->
     assert run.processes["confirmed_fresh"] == 2  # the crash (which came back) and the hang (which did not)
     # only the children died: the warmed-up parents were never restarted, and the other loads forked as usual
     assert run.processes["parent_restarts"] == 0
-    assert by[("fault_crash", "compile_off")]["outcome"] == "ok"
-    assert by[("fault_hang", "compile_off")]["outcome"] == "ok"
+    # the cell goes on to its next calls (forked again: the crash counter is spent) and stops at the first that works
+    after = [r for r in run.records if r["scenario"] == "fault_crash" and r["option"] != "default"]
+    works = [r for r in after if r["outcome"] == "ok"]
+    assert works and works[0] is after[-1] and works[0]["mode"] == "fork"
     assert (by[("lambda_simple", "default")]["outcome"], by[("lambda_simple", "default")]["mode"]) == ("ok", "fork")
 
 
-def test_a_half_written_artifact_is_a_recorded_load_error(fault_dir: Path, tmp_path: Path) -> None:
+def test_a_damaged_artifact_is_saved_again_never_loaded(fault_dir: Path, tmp_path: Path) -> None:
+    """An artifact that no longer matches its manifest (a disk-full write, a crash mid-save) is not the file a
+    user's saver wrote: loading it would measure keras-compat's damage. It is saved again, then loaded."""
     row = next(r for r in load_grid().rows if r.flavour == "keras2" and r.tf.startswith("2.15.") and "main" in r.tags)
     scenarios = {k: v for k, v in load_catalog(fault_dir).items() if k == "lambda_simple"}
     engine = Engine(backend=UvBackend(), work=tmp_path, scenarios=scenarios, formats=["h5"], jobs=1)
@@ -97,8 +101,8 @@ def test_a_half_written_artifact_is_a_recorded_load_error(fault_dir: Path, tmp_p
     (tmp_path / "cells.jsonl").unlink()  # forget the results, keep the artifact
     run = Engine(backend=UvBackend(), work=tmp_path, scenarios=scenarios, formats=["h5"], jobs=1).run([row])
     default = next(r for r in run.records if r["option"] == "default")
-    assert default["outcome"] == "load_error"
-    assert default["error"]["type"] in ("OSError", "ValueError")
+    assert default["outcome"] == "ok"
+    assert artifact.read_bytes() != data[: len(data) // 3] and artifact.stat().st_size >= len(data) * 0.9
 
 
 def test_a_load_cannot_change_the_artifacts_of_the_loads_after_it(tmp_path: Path) -> None:
