@@ -104,6 +104,27 @@ def test_a_crash_that_comes_back_fresh_is_the_record(tmp_path: Path) -> None:
         session.close()
     assert (answer["outcome"], answer["mode"], answer["error"]["type"]) == ("crash", "fresh", "WorkerDied")
     assert "exited with code 3" in answer["error"]["message"]
+    assert answer["call"] == 'keras.models.load_model("model.h5")'  # it died in that call: the record names it
+
+
+def test_the_harness_tells_a_call_before_it_runs_and_only_while_a_hook_is_set() -> None:
+    from runner.harness import common
+
+    told: list[str] = []
+    common.tell_calls(told.append)
+    try:
+        made = common.Made()
+        made["call"] = 'keras.layers.TFSMLayer("model", call_endpoint="serve")'
+        made["other"] = "x"
+        made["call"] = 'keras.layers.TFSMLayer("model", call_endpoint="serving_default")'
+    finally:
+        common.tell_calls(None)
+    made["call"] = "not told"
+    assert told == [
+        'keras.layers.TFSMLayer("model", call_endpoint="serve")',
+        'keras.layers.TFSMLayer("model", call_endpoint="serving_default")',
+    ]
+    assert made["call"] == "not told"
 
 
 def test_a_row_that_cannot_fork_gets_a_fresh_interpreter_per_request(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from runner import __version__
 from runner.core.cells import count_statuses
 from runner.core.errors import HarnessDefect, SelectionError
 from runner.core.vocab import FORMATS
-from runner.run.catalog import load_catalog
+from runner.run.catalog import load_catalog, measured_in
 from runner.run.dispatch import RowBackends
 from runner.run.grid import load_grid, select
 from runner.run.pairs import plan_pairs, shard
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError:
             raise SelectionError(f"--shard {args.shard}: use I/N with 1 <= I <= N, e.g. --shard 2/20") from None
         rows = [r for r in rows if any(r.id in p for p in pairs)]
-    cells = sum(len([s for s in scenarios.values() if a == b or not s.same_env_only]) for a, b in pairs) * len(formats)
+    cells = sum(len(measured_in(pair, scenarios)) for pair in pairs) * len(formats)
     print(
         f"keras-compat {__version__}: {len(rows)} rows, {len(pairs)} save/load pairs ({args.pairs}) x "
         f"{len(scenarios)} scenarios x {len(formats)} formats = {cells} cells (a vector's canary only where it was "

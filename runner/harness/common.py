@@ -251,3 +251,20 @@ def clear_session(keras):
         pass
     if is_tf1() and hasattr(keras.backend, "set_session"):
         graph_session(keras)
+
+
+_CALL_HOOK = [None]  # told each call's code as soon as it is known (server.py, for a request it answers itself)
+
+
+def tell_calls(hook):
+    """Set (or, with None, clear) the function told the code of each call about to run."""
+    _CALL_HOOK[0] = hook
+
+
+class Made(dict):
+    """What a load made; its ``call`` (the user's code) is told on as soon as it is set, before the call runs."""
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, key, value)
+        if key == "call" and _CALL_HOOK[0] is not None:
+            _CALL_HOOK[0](value)

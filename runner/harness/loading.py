@@ -128,7 +128,7 @@ def load_request(req, keras, load_model_params):
 
     start = time.time()
     observer = None
-    made = {}
+    made = common.Made()
     try:
         # load_weights rebuilds the model from the code the team keeps (the rebuild cell); every other
         # call runs beside the service's code (the serve cell)
@@ -244,7 +244,7 @@ def check_request(req, keras, load_model_params):
     (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, target)
     common.add_root(root, "<model>")
     start = time.time()
-    made = {}
+    made = common.Made()
     observer = None
     try:
         if req.get("serve_file"):

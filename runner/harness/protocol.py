@@ -88,7 +88,10 @@ STDERR_LINES = 40  # lines of a dead process's stderr handed back for its crash 
 # Events on the protocol stream (JSON lines on the harness's original stdout).
 EVENT_READY = "ready"  # after import and warm-up: {"facts", "fork", "fork_error", "warmup"}
 EVENT_RECORD = "record"  # one answer per request: {"id", "outcome", ...}
-EVENTS = (EVENT_READY, EVENT_RECORD)
+# A load's call, as a user writes it, sent before the call runs by a process that answers a request itself
+# (not by a fork child): {"id", "call"}. A process that dies in the call leaves a record that names it.
+EVENT_CALL = "call"
+EVENTS = (EVENT_READY, EVENT_RECORD, EVENT_CALL)
 
 # save: a scenario's train cell and its saves; load: one artifact with one option;
 # check: a user's own model file with one option (keras-compat check), its output written to "out"

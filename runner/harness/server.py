@@ -280,7 +280,12 @@ def _answer_requests(out, mode, fork, keras, keras3, params, scratch):
                     pool.add(children.start(lambda req=req: _handle(req, keras, params), req["timeout"], scratch,
                                             lambda: reset_runtime(keras), tag=(req, begun)))
                 else:
-                    record = _handle(req, keras, params)
+                    common.tell_calls(lambda text, rid=req["id"]: emit(out, {"event": protocol.EVENT_CALL,
+                                                                            "id": rid, "call": text}))
+                    try:
+                        record = _handle(req, keras, params)
+                    finally:
+                        common.tell_calls(None)
                     if mode == "shared":
                         common.clear_session(keras)
                     done(req, record, begun, mode)

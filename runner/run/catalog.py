@@ -68,6 +68,12 @@ class Scenario:
         )
 
 
+def measured_in(pair: tuple[str, str], scenarios: dict[str, Scenario]) -> list[str]:
+    """The scenarios a save/load pair measures: all on a same-env pair; on a cross-env one, all but those whose
+    files are loaded only where they were saved (``PAIRS = "same"``: the code-on-load vectors)."""
+    return [name for name, s in scenarios.items() if pair[0] == pair[1] or not s.same_env_only]
+
+
 def load_catalog(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
     files = sorted(p for p in directory.glob("*.py") if p.stem not in NOT_SCENARIOS and not p.stem.startswith("_"))
     return {p.stem: Scenario.from_file(p) for p in files}

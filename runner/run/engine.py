@@ -34,7 +34,7 @@ from runner.core.status import plain_call
 from .artifacts import Artifacts
 from .backends import Backend, Env
 from .bundle import read_bundles
-from .catalog import SCENARIO_DIR, Scenario, harness_hash
+from .catalog import SCENARIO_DIR, Scenario, harness_hash, measured_in
 from .grid import Row
 from .pairs import Pair
 from .schedule import Plan, Scheduler
@@ -214,9 +214,7 @@ class Engine:
         return result
 
     def _scenarios_of(self, pair: Pair) -> list[str]:
-        """The scenarios a pair measures: all on a same-env pair; on a cross-env one, all but those whose files
-        are loaded only where they were saved (``PAIRS = "same"``: the code-on-load vectors)."""
-        return [sc for sc, s in self.scenarios.items() if pair[0] == pair[1] or not s.same_env_only]
+        return measured_in(pair, self.scenarios)
 
     # -- envs -------------------------------------------------------------
     def _prepare(self, row: Row) -> RowRun:

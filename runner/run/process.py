@@ -18,6 +18,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from runner.harness.protocol import EVENT_CALL, EVENT_RECORD
+
 from .backends import Env
 from .catalog import REPO
 
@@ -104,6 +106,7 @@ class HarnessProcess:
         self.stderr_tail: deque[str] = deque(maxlen=40)
         self._lines: queue.Queue = queue.Queue()  # messages that answer no request (the ready event)
         self._waiting: dict[Any, queue.Queue] = {}
+        self.calls: dict[Any, str] = {}  # request id -> the call it is making (EVENT_CALL), for a death in it
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._gone = False
@@ -137,8 +140,14 @@ class HarnessProcess:
                 msg = json.loads(line)
             except ValueError:
                 continue
+            if msg.get("event") == EVENT_CALL:
+                with self._lock:
+                    self.calls[msg.get("id")] = msg.get("call")
+                continue
             with self._lock:
-                waiter = self._waiting.pop(msg.get("id"), None) if msg.get("event") == "record" else None
+                waiter = self._waiting.pop(msg.get("id"), None) if msg.get("event") == EVENT_RECORD else None
+                if waiter is not None:
+                    self.calls.pop(msg.get("id"), None)
             (waiter or self._lines).put(msg)
         with self._lock:
             self._gone = True

@@ -201,6 +201,8 @@ class RowSession:
         except WorkerDied as gone:
             answer = died(gone.kind, gone.detail, stage, gone.origin)
             answer["mode"] = "fresh"
+            if proc.calls.get(request["id"]):  # it died in the user's call: the record names it
+                answer["call"] = proc.calls[request["id"]]
         finally:
             proc.close()
         self._count(answer.get("mode", "fresh"))

@@ -5,7 +5,7 @@ engine's order, dedupe and lazy options); it claims nothing about what breaks wh
 What it answers depends on the request's scenario name:
 
 ``crash_in_fork``  a fork child dies (exit code 3); a fresh process answers ok
-``crash_always``   dies in every mode
+``crash_always``   dies in every mode (a fresh one after telling its call, as the real harness does)
 ``parent_dies``    the serving process itself exits, the first time only (a marker file)
 ``needs_custom``   default load fails, custom_objects works
 anything else      ok
@@ -109,6 +109,8 @@ def main():
                 open(marker, "w").close()
                 os._exit(9)
         if req.get("scenario") == "crash_always" and mode != "fork":
+            # as the real harness does, the call's code goes out before the call runs (and dies)
+            emit({"event": "call", "id": req["id"], "call": 'keras.models.load_model("model.h5")'})
             os._exit(3)
         if req["kind"] == "load" and os.environ.get("FAKE_SLEEP"):
             # a load that costs time (progress estimates), answered beside the others as forked children are
