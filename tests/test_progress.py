@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from runner.run.catalog import load_catalog
 from runner.run.engine import Engine
 from runner.run.grid import parse_grid
-from runner.run.progress import Estimate, PlainProgress
+from runner.run.progress import FORK_S, Estimate, PlainProgress, prior_costs
 from runner.run.state import failing
 from tests.test_sessions import FAKE, GRID, SCENARIO, FakeBackend
 
@@ -56,8 +59,48 @@ def test_no_cell_estimate_before_the_first_cell_and_cached_cells_are_not_speed()
     est.saved(4.0)
     for _ in range(9):
         est.advance("r", 1, 0, cached=False, seconds=2.0, same=False)
-    # 90 cells at 2 s and 9 saves at 4 s, over 2 slots
-    assert est.left_s() == (90 * 2.0 + 9 * 4.0) / 2
+    # 90 cells at 2 s and 9 saves at 4 s, over 2 slots, while too little wall time has passed to weigh
+    assert est.left_s(now=est.planned_at + 1.0) == (90 * 2.0 + 9 * 4.0) / 2
+    # 100 s of wall time went into 24 slot-seconds of requests (10 cells, 1 save): the rest (scheduling,
+    # a slot waiting on a save) is counted at that rate, so what is left takes 100 s x 216 / 24
+    assert est.left_s(now=est.planned_at + 100.0) == 100.0 * (90 * 2.0 + 9 * 4.0) / (10 * 2.0 + 4.0)
+
+
+def test_a_kind_not_yet_measured_costs_what_it_cost_last_time_scaled_to_this_run() -> None:
+    """A run meets the cheap rows first: without the last run's costs the dear rows would be priced
+    like them (190 cells x 0.1 s); with them, at the ratio this run shows (here twice as slow)."""
+    est = Estimate()
+    est.priors = {("old", True): 0.05, ("new", False): 0.5}
+    est.plan(saves=0, cells=Counter({("old", True): 100, ("new", False): 100}), slots=2)
+    for _ in range(10):
+        est.advance("old", 1, 0, cached=False, seconds=0.1, same=True)
+    assert est.left_s(now=est.planned_at + 1.0) == pytest.approx((90 * 0.1 + 100 * 0.5 * 2) / 2)
+    est.priors = {}
+    assert est.left_s(now=est.planned_at + 1.0) == pytest.approx(190 * 0.1 / 2)
+
+
+def test_prior_costs_are_a_cells_calls_plus_a_fork_each(tmp_path: Path) -> None:
+    def rec(save: str, load: str, **durations: float) -> dict:
+        return {"save_row": save, "load_row": load, "durations": durations}
+
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "records": [
+                    rec("a", "a", load_s=0.2, call_s=0.1, save_s=9.0),
+                    rec("a", "a", load_s=0.3),
+                    rec("a", "b"),
+                ],
+                "cells": [{"save_row": "a", "load_row": "a"}, {"save_row": "a", "load_row": "b"}],
+            }
+        )
+    )
+    costs = prior_costs(results)
+    assert costs[("a", True)] == pytest.approx(0.6 + 2 * FORK_S) and costs[("b", False)] == pytest.approx(FORK_S)
+    assert prior_costs(tmp_path / "missing.json") == {}
+    results.write_text("{not json")
+    assert prior_costs(results) == {}
 
 
 def _engine(tmp_path: Path, progress: PlainProgress | None, sleep: float) -> tuple[Engine, list]:

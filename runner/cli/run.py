@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from runner.run.catalog import load_catalog, measured_in
 from runner.run.dispatch import RowBackends
 from runner.run.grid import load_grid, select
 from runner.run.pairs import plan_pairs, shard
-from runner.run.progress import PlainProgress, RichProgress, tox_terminal
+from runner.run.progress import PlainProgress, RichProgress, prior_costs, tox_terminal
 from runner.run.state import Progress as EngineProgress
 
 
@@ -46,6 +47,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress = PlainProgress(terminal=terminal)
     else:
         progress = RichProgress()
+    if isinstance(progress, PlainProgress):  # what each kind of cell cost in the last published run, read aside
+        shown, last = progress, Path(args.out) / "results.json"
+        threading.Thread(target=lambda: shown.prior(prior_costs(last)), daemon=True).start()
     started, t0 = utc_now(), time.monotonic()
     if args.stage == "load" and not args.artifacts:
         raise SelectionError(

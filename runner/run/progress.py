@@ -2,20 +2,29 @@
 
 Phases: envs (built / reused / failed of N), then saves (of the rows × scenarios to save) and
 loads (cells). Cells answered from the results cache are counted apart: they are neither
-work done nor speed. The time left is the slot-seconds of the work still to do, over the CPU
-slots: each remaining cell costs what this run's finished cells of its load row (same-env or
-cross-env) cost, or of all rows until that one has some; each remaining save what this run's
-saves cost; and a harness start for every row not started yet. Until the first cell of this run
-is finished, no cell estimate is given; while envs build, their own estimate.
+work done nor speed. The work still to do is weighed in slot-seconds: each remaining cell costs
+what this run's finished cells of its load row (same-env or cross-env) cost, or of all rows until
+that one has some; each remaining save what this run's saves cost; and a harness start for every
+row not started yet. A kind of cell this run has not measured enough of yet costs what the last
+published run's cells of that kind cost (``prior_costs``: their calls' durations plus a fork each),
+scaled by how this run's cells compare with that run's: load rows differ tenfold (an old TF row's
+cell ~0.05 s, a tf-keras row's ~0.4 s), and a run meets the cheap rows first. The time left is
+the wall time since the plan times the work left over the work done, weighed the same way: what
+the slots spend outside a request (scheduling, the cache, a slot waiting on a save) is in the
+wall time, so it is counted at the rate this run showed.
+Until a few cells of this run are finished, no cell estimate is given; while envs build, their
+own estimate.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .state import Progress as EngineProgress
@@ -24,6 +33,8 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 MIN_CELLS = 5  # cells of one kind before its own cost is trusted
+FORK_S = 0.1  # slot-seconds a forked call costs beyond its own durations (measured: ~0.11 core-s per fork)
+CALIBRATE_AFTER_S = 5.0  # wall seconds since the plan before the rate of this run weighs the estimate
 
 
 class Estimate:
@@ -36,6 +47,7 @@ class Estimate:
         self.env_how: Counter = Counter()
         self.env_started = self.env_last = 0.0
         self.planned = False
+        self.planned_at = 0.0
         self.saves_total = self.saves_done = 0
         self.save_seconds = 0.0
         self.cells_left: Counter = Counter()  # (row, same) -> cells still to run
@@ -46,6 +58,7 @@ class Estimate:
         self.start_seconds = 0.0
         self.starts = 0
         self.slots = 1
+        self.priors: dict[tuple[str, bool], float] = {}  # (row, same) -> a cell's cost in the last run
 
     # -- events -------------------------------------------------------------
     def envs(self, total: int) -> None:
@@ -57,7 +70,7 @@ class Estimate:
         self.env_last = time.monotonic()
 
     def plan(self, saves: int, cells: Counter, slots: int) -> None:
-        self.planned = True
+        self.planned, self.planned_at = True, time.monotonic()
         self.saves_total, self.cells_left, self.slots = saves, Counter(cells), max(1, slots)
         self.cells_total = sum(cells.values())
         self.rows_unstarted = {row for row, _ in cells}
@@ -88,10 +101,27 @@ class Estimate:
         rate = self.envs_finished / max(1e-6, self.env_last - self.env_started)
         return (self.env_total - self.envs_finished) / rate
 
-    def left_s(self) -> float | None:
-        """Seconds of work left, over the slots; None before this run finished a few cells (one is noise)."""
+    def left_s(self, now: float | None = None) -> float | None:
+        """Wall seconds left: the wall time since the plan times the work left over the work done
+        (both in slot-seconds), or the work left over the slots while too little wall time has
+        passed to weigh; None before this run finished a few cells (one is noise)."""
+        work = self.work_left_s()
+        if work is None:
+            return None
+        done = sum(self.cost.values()) + self.save_seconds + self.start_seconds
+        wall = (time.monotonic() if now is None else now) - self.planned_at
+        if wall < CALIBRATE_AFTER_S or done <= 0:
+            return work / self.slots
+        return wall * work / done
+
+    def work_left_s(self) -> float | None:
+        """Slot-seconds of the work left; None before this run finished a few cells."""
         if not self.cells_done or self.cells_done < min(MIN_CELLS, self.cells_total):
             return None
+        # how this run's cells compare with the last run's, over the kinds both have
+        then = sum(self.priors[k] * c for k, c in self.count.items() if k in self.priors)
+        now = sum(self.cost[k] for k in self.count if k in self.priors)
+        scale = now / then if then > 0 and now > 0 else None
         by_same: defaultdict[bool, float] = defaultdict(float)
         n_same: Counter[bool] = Counter()
         for (row, same), c in self.count.items():
@@ -104,6 +134,8 @@ class Estimate:
                 continue
             if self.count[(row, same)] >= MIN_CELLS:
                 per = self.cost[(row, same)] / self.count[(row, same)]
+            elif scale is not None and (row, same) in self.priors:
+                per = self.priors[(row, same)] * scale
             elif n_same[same] >= MIN_CELLS:
                 per = by_same[same] / n_same[same]
             else:
@@ -113,7 +145,7 @@ class Estimate:
             work += (self.saves_total - self.saves_done) * self.save_seconds / self.saves_done
         if self.starts:
             work += len(self.rows_unstarted) * self.start_seconds / self.starts
-        return work / self.slots
+        return work
 
     def line(self, elapsed: float) -> str:
         if not self.planned:
@@ -153,6 +185,11 @@ class PlainProgress(EngineProgress):
     def envs(self, total: int) -> None:
         with self.figures.lock:
             self.figures.envs(total)
+
+    def prior(self, costs: dict[tuple[str, bool], float]) -> None:
+        """What each kind of cell cost in the last published run (``prior_costs``)."""
+        with self.figures.lock:
+            self.figures.priors = dict(costs)
 
     def env_done(self, row: str, how: str) -> None:
         with self.figures.lock:
@@ -222,6 +259,23 @@ class RichProgress(PlainProgress):
     def stop(self) -> None:
         self._line()
         self.bar.stop()
+
+
+def prior_costs(path: Path) -> dict[tuple[str, bool], float]:
+    """A cell's cost per (load row, same-env) in the results file at ``path`` (the last published run):
+    the mean over its cells of their calls' durations plus a fork per call. Empty when there is no such
+    file or it cannot be read: then the estimate rests on this run alone."""
+    try:
+        data = json.loads(path.read_text())
+        cost: defaultdict[tuple[str, bool], float] = defaultdict(float)
+        for rec in data["records"]:
+            durations = rec.get("durations") or {}
+            spent = sum(v for k, v in durations.items() if k != "save_s" and isinstance(v, (int, float)))
+            cost[(rec["load_row"], rec["save_row"] == rec["load_row"])] += spent + FORK_S
+        cells = Counter((c["load_row"], c["save_row"] == c["load_row"]) for c in data["cells"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    return {k: cost[k] / n for k, n in cells.items() if n and k in cost}
 
 
 def tox_terminal() -> TextIO | None:
