@@ -46,42 +46,41 @@ def test_lines_go_by_phase_and_the_last_cell_forces_one() -> None:
     assert "building envs: 1/1 (reused 1)" in plain.getvalue()
 
 
-def test_no_cell_estimate_before_the_first_cell_and_cached_cells_are_not_speed() -> None:
+def test_no_cell_estimate_before_a_few_cells_and_cached_cells_are_not_speed() -> None:
     est = Estimate()
     est.envs(4)
     est.env_done("built")
     assert "building envs: 1/4" in est.line(10.0) and "cells" not in est.line(10.0)
     est.plan(saves=10, cells=Counter({("r", False): 100}), slots=2)
-    est.advance("r", 50, 0, cached=True, seconds=0.0, same=False)  # answered by the cache: no speed
+    est.advance("r", 50, 0, cached=True, same=False)  # answered by the cache: no speed
     assert est.left_s() is None and "left" not in est.line(60.0)
-    est.advance("r", 1, 0, cached=False, seconds=2.0, same=False)
+    est.advance("r", 1, 0, cached=False, same=False)
     assert est.left_s() is None  # one cell is noise: no estimate before a few
-    est.saved(4.0)
+    est.saved()
     for _ in range(9):
-        est.advance("r", 1, 0, cached=False, seconds=2.0, same=False)
-    # 90 cells at 2 s and 9 saves at 4 s, over 2 slots, while too little wall time has passed to weigh
-    assert est.left_s(now=est.planned_at + 1.0) == (90 * 2.0 + 9 * 4.0) / 2
-    # 100 s of wall time went into 24 slot-seconds of requests (10 cells, 1 save): the rest (scheduling,
-    # a slot waiting on a save) is counted at that rate, so what is left takes 100 s x 216 / 24
-    assert est.left_s(now=est.planned_at + 100.0) == 100.0 * (90 * 2.0 + 9 * 4.0) / (10 * 2.0 + 4.0)
+        est.advance("r", 1, 0, cached=False, same=False)
+    # with no last run to weigh cells by, this run's rate: 10 cells in 100 s, 90 left
+    assert est.left_s(now=est.planned_at + 100.0) == pytest.approx(900.0)
 
 
-def test_a_kind_not_yet_measured_costs_what_it_cost_last_time_scaled_to_this_run() -> None:
-    """A run meets the cheap rows first: without the last run's costs the dear rows would be priced
-    like them (190 cells x 0.1 s); with them, at the ratio this run shows (here twice as slow)."""
+def test_each_cell_weighs_what_its_kind_cost_in_the_last_run() -> None:
+    """A run meets the cheap rows first: at a plain cell rate the dear rows would look as cheap
+    (10 old cells in 10 s: 200 left, 200 s); weighed by the last run's costs, a new cell weighs
+    ten old ones."""
     est = Estimate()
-    est.priors = {("old", True): 0.05, ("new", False): 0.5}
-    est.plan(saves=0, cells=Counter({("old", True): 100, ("new", False): 100}), slots=2)
+    est.priors = {("old", True): 0.05, ("new", False): 0.5, ("other", False): 0.2}
+    est.plan(saves=0, cells=Counter({("old", True): 100, ("new", False): 100, ("unknown", False): 10}), slots=2)
     for _ in range(10):
-        est.advance("old", 1, 0, cached=False, seconds=0.1, same=True)
-    assert est.left_s(now=est.planned_at + 1.0) == pytest.approx((90 * 0.1 + 100 * 0.5 * 2) / 2)
+        est.advance("old", 1, 0, cached=False, same=True)
+    usual = (0.05 + 0.5 + 0.2) / 3  # a kind the last run did not have weighs the mean
+    assert est.left_s(now=est.planned_at + 10.0) == pytest.approx(10.0 * (90 * 0.05 + 100 * 0.5 + 10 * usual) / 0.5)
     est.priors = {}
-    assert est.left_s(now=est.planned_at + 1.0) == pytest.approx(190 * 0.1 / 2)
+    assert est.left_s(now=est.planned_at + 10.0) == pytest.approx(10.0 * 200 / 10)
 
 
-def test_prior_costs_are_a_cells_calls_plus_a_fork_each(tmp_path: Path) -> None:
-    def rec(save: str, load: str, **durations: float) -> dict:
-        return {"save_row": save, "load_row": load, "durations": durations}
+def test_prior_costs_are_a_cells_calls_plus_a_fork_per_call_made_in_a_child(tmp_path: Path) -> None:
+    def rec(save: str, load: str, mode: str = "fork", **durations: float) -> dict:
+        return {"save_row": save, "load_row": load, "mode": mode, "durations": durations}
 
     results = tmp_path / "results.json"
     results.write_text(
@@ -90,14 +89,15 @@ def test_prior_costs_are_a_cells_calls_plus_a_fork_each(tmp_path: Path) -> None:
                 "records": [
                     rec("a", "a", load_s=0.2, call_s=0.1, save_s=9.0),
                     rec("a", "a", load_s=0.3),
-                    rec("a", "b"),
+                    rec("a", "b"),  # no call made (a cell with no artifact)
+                    rec("a", "b", mode="parent", load_s=0.01),  # answered in the parent: no fork
                 ],
                 "cells": [{"save_row": "a", "load_row": "a"}, {"save_row": "a", "load_row": "b"}],
             }
         )
     )
     costs = prior_costs(results)
-    assert costs[("a", True)] == pytest.approx(0.6 + 2 * FORK_S) and costs[("b", False)] == pytest.approx(FORK_S)
+    assert costs[("a", True)] == pytest.approx(0.6 + 2 * FORK_S) and costs[("b", False)] == pytest.approx(0.01)
     assert prior_costs(tmp_path / "missing.json") == {}
     results.write_text("{not json")
     assert prior_costs(results) == {}

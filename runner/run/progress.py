@@ -2,18 +2,15 @@
 
 Phases: envs (built / reused / failed of N), then saves (of the rows × scenarios to save) and
 loads (cells). Cells answered from the results cache are counted apart: they are neither
-work done nor speed. The work still to do is weighed in slot-seconds: each remaining cell costs
-what this run's finished cells of its load row (same-env or cross-env) cost, or of all rows until
-that one has some; each remaining save what this run's saves cost; and a harness start for every
-row not started yet. A kind of cell this run has not measured enough of yet costs what the last
-published run's cells of that kind cost (``prior_costs``: their calls' durations plus a fork each),
-scaled by how this run's cells compare with that run's: load rows differ tenfold (an old TF row's
-cell ~0.05 s, a tf-keras row's ~0.4 s), and a run meets the cheap rows first. The time left is
-the wall time since the plan times the work left over the work done, weighed the same way: what
-the slots spend outside a request (scheduling, the cache, a slot waiting on a save) is in the
-wall time, so it is counted at the rate this run showed.
-Until a few cells of this run are finished, no cell estimate is given; while envs build, their
-own estimate.
+work done nor speed. The time left is this run's own rate: the wall time since the plan times
+the cells left over the cells done, each cell weighed by what a cell of its kind (load row,
+same-env or cross-env) cost in the last published run (``prior_costs``: its calls' durations plus
+a fork per call made in a child; a kind that run did not have weighs their mean, and with no
+such run every cell weighs the same). The weights matter because load rows differ tenfold (an
+old TF row's cell ~0.05 s, a tf-keras row's ~0.4 s) and a run, above all a resumed one, meets
+the cheap rows first; the wall time holds everything else (saves, harness starts, scheduling,
+a slot waiting on a save, the machine's other load) at the rate this run showed. Until a few
+cells of this run are finished, no cell estimate is given; while envs build, their own estimate.
 """
 
 from __future__ import annotations
@@ -32,9 +29,8 @@ from .state import Progress as EngineProgress
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-MIN_CELLS = 5  # cells of one kind before its own cost is trusted
+MIN_CELLS = 5  # cells of this run before its rate is trusted (one is noise)
 FORK_S = 0.1  # slot-seconds a forked call costs beyond its own durations (measured: ~0.11 core-s per fork)
-CALIBRATE_AFTER_S = 5.0  # wall seconds since the plan before the rate of this run weighs the estimate
 
 
 class Estimate:
@@ -49,14 +45,9 @@ class Estimate:
         self.planned = False
         self.planned_at = 0.0
         self.saves_total = self.saves_done = 0
-        self.save_seconds = 0.0
         self.cells_left: Counter = Counter()  # (row, same) -> cells still to run
         self.cells_total = self.cells_done = self.cached = self.failing = 0
-        self.cost: defaultdict[tuple[str, bool], float] = defaultdict(float)  # slot-seconds of this run's cells
         self.count: Counter = Counter()  # (row, same) -> this run's finished cells
-        self.rows_unstarted: set[str] = set()
-        self.start_seconds = 0.0
-        self.starts = 0
         self.slots = 1
         self.priors: dict[tuple[str, bool], float] = {}  # (row, same) -> a cell's cost in the last run
 
@@ -73,25 +64,17 @@ class Estimate:
         self.planned, self.planned_at = True, time.monotonic()
         self.saves_total, self.cells_left, self.slots = saves, Counter(cells), max(1, slots)
         self.cells_total = sum(cells.values())
-        self.rows_unstarted = {row for row, _ in cells}
 
-    def started(self, row: str, seconds: float) -> None:
-        self.starts += 1
-        self.start_seconds += seconds
-        self.rows_unstarted.discard(row)
-
-    def saved(self, seconds: float) -> None:
+    def saved(self) -> None:
         self.saves_done += 1
-        self.save_seconds += seconds
 
-    def advance(self, row: str, n: int, failures: int, cached: bool, seconds: float, same: bool) -> None:
+    def advance(self, row: str, n: int, failures: int, cached: bool, same: bool) -> None:
         self.failing += failures
         if cached:
             self.cached += n
             return
         self.cells_done += n
         self.cells_left[(row, same)] -= n
-        self.cost[(row, same)] += seconds
         self.count[(row, same)] += n
 
     # -- figures -------------------------------------------------------------
@@ -102,50 +85,15 @@ class Estimate:
         return (self.env_total - self.envs_finished) / rate
 
     def left_s(self, now: float | None = None) -> float | None:
-        """Wall seconds left: the wall time since the plan times the work left over the work done
-        (both in slot-seconds), or the work left over the slots while too little wall time has
-        passed to weigh; None before this run finished a few cells (one is noise)."""
-        work = self.work_left_s()
-        if work is None:
-            return None
-        done = sum(self.cost.values()) + self.save_seconds + self.start_seconds
-        wall = (time.monotonic() if now is None else now) - self.planned_at
-        if wall < CALIBRATE_AFTER_S or done <= 0:
-            return work / self.slots
-        return wall * work / done
-
-    def work_left_s(self) -> float | None:
-        """Slot-seconds of the work left; None before this run finished a few cells."""
+        """Wall seconds left at this run's rate, each cell weighed by its kind's cost in the last run;
+        None before this run finished a few cells."""
         if not self.cells_done or self.cells_done < min(MIN_CELLS, self.cells_total):
             return None
-        # how this run's cells compare with the last run's, over the kinds both have
-        then = sum(self.priors[k] * c for k, c in self.count.items() if k in self.priors)
-        now = sum(self.cost[k] for k in self.count if k in self.priors)
-        scale = now / then if then > 0 and now > 0 else None
-        by_same: defaultdict[bool, float] = defaultdict(float)
-        n_same: Counter[bool] = Counter()
-        for (row, same), c in self.count.items():
-            by_same[same] += self.cost[(row, same)]
-            n_same[same] += c
-        overall = sum(self.cost.values()) / self.cells_done
-        work = 0.0
-        for (row, same), left in self.cells_left.items():
-            if left <= 0:
-                continue
-            if self.count[(row, same)] >= MIN_CELLS:
-                per = self.cost[(row, same)] / self.count[(row, same)]
-            elif scale is not None and (row, same) in self.priors:
-                per = self.priors[(row, same)] * scale
-            elif n_same[same] >= MIN_CELLS:
-                per = by_same[same] / n_same[same]
-            else:
-                per = overall
-            work += left * per
-        if self.saves_done:
-            work += (self.saves_total - self.saves_done) * self.save_seconds / self.saves_done
-        if self.starts:
-            work += len(self.rows_unstarted) * self.start_seconds / self.starts
-        return work
+        usual = sum(self.priors.values()) / len(self.priors) if self.priors else 1.0
+        done = sum(c * self.priors.get(k, usual) for k, c in self.count.items())
+        left = sum(max(0, c) * self.priors.get(k, usual) for k, c in self.cells_left.items())
+        wall = (time.monotonic() if now is None else now) - self.planned_at
+        return wall * left / done if done > 0 else None
 
     def line(self, elapsed: float) -> str:
         if not self.planned:
@@ -201,20 +149,16 @@ class PlainProgress(EngineProgress):
             self.figures.plan(saves, cells, slots)
         self._tick(force=True)
 
-    def started(self, row: str, seconds: float) -> None:
-        with self.figures.lock:
-            self.figures.started(row, seconds)
-
     def saved(self, row: str, seconds: float) -> None:
         with self.figures.lock:
-            self.figures.saved(seconds)
+            self.figures.saved()
         self._tick()
 
     def advance(
         self, row: str, n: int, failures: int, *, cached: bool = False, seconds: float = 0.0, same: bool = False
     ) -> None:
         with self.figures.lock:
-            self.figures.advance(row, n, failures, cached, seconds, same)
+            self.figures.advance(row, n, failures, cached, same)
             last = self.figures.planned and not cached and self.figures.cells_done >= self.figures.cells_total
         self._tick(force=last)
 
@@ -263,7 +207,8 @@ class RichProgress(PlainProgress):
 
 def prior_costs(path: Path) -> dict[tuple[str, bool], float]:
     """A cell's cost per (load row, same-env) in the results file at ``path`` (the last published run):
-    the mean over its cells of their calls' durations plus a fork per call. Empty when there is no such
+    the mean over its cells of their calls' durations plus a fork per call made in a child (an answer
+    the parent gives, or a cell with no artifact to load, costs next to nothing). Empty when there is no such
     file or it cannot be read: then the estimate rests on this run alone."""
     try:
         data = json.loads(path.read_text())
@@ -271,7 +216,8 @@ def prior_costs(path: Path) -> dict[tuple[str, bool], float]:
         for rec in data["records"]:
             durations = rec.get("durations") or {}
             spent = sum(v for k, v in durations.items() if k != "save_s" and isinstance(v, (int, float)))
-            cost[(rec["load_row"], rec["save_row"] == rec["load_row"])] += spent + FORK_S
+            forked = rec.get("mode") in ("fork", "fresh") and spent > 0  # a call made in a child of its own
+            cost[(rec["load_row"], rec["save_row"] == rec["load_row"])] += spent + (FORK_S if forked else 0.0)
         cells = Counter((c["load_row"], c["save_row"] == c["load_row"]) for c in data["cells"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
